@@ -1,0 +1,1 @@
+"""Tasks: each one is gather -> plan (bridge.domain) -> apply -> record, returning a TaskReport."""

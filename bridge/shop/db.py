@@ -1,0 +1,97 @@
+"""Engine creation and named locks. Dialect differences (MariaDB/MySQL vs the demo's SQLite) live here."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Connection, Engine
+
+from bridge.errors import LockBusyError
+
+# Our own connections use a known, strict-enough mode whatever the server default is.
+SESSION_SQL_MODE = "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
+
+
+def make_engine(url: str, *, connect_timeout_s: int = 10, pool_size: int = 5, echo: bool = False) -> Engine:
+    """Engine for the shop database: pymysql, utf8mb4, pool_pre_ping, UTC session time zone."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _rec: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    engine = create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_recycle=3600,
+        connect_args={"charset": "utf8mb4", "connect_timeout": connect_timeout_s},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _session_setup(dbapi_conn: Any, _rec: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute(f"SET SESSION sql_mode = '{SESSION_SQL_MODE}'")
+        cur.execute("SET SESSION time_zone = '+00:00'")
+        cur.close()
+
+    return engine
+
+
+def is_sqlite(bind: Engine | Connection) -> bool:
+    return bind.dialect.name == "sqlite"
+
+
+# --- named locks ---------------------------------------------------------------------------------
+
+_local_locks: dict[str, threading.Lock] = {}
+_local_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def named_lock(engine: Engine, name: str, *, timeout_s: float = 0) -> Iterator[Connection]:
+    """Hold a server-wide named lock (MySQL GET_LOCK) for the duration of the block.
+
+    The lock lives on a dedicated connection, so it also excludes other processes and the legacy
+    PHP module if it uses the same name. Raises LockBusyError when another session holds it.
+    On SQLite (single-process demo) a process-local lock stands in.
+    """
+    name = name[:64]
+    if is_sqlite(engine):
+        with _local_guard:
+            lock = _local_locks.setdefault(name, threading.Lock())
+        if not lock.acquire(timeout=timeout_s if timeout_s > 0 else -1) if timeout_s > 0 else not lock.acquire(
+            blocking=False
+        ):
+            raise LockBusyError(name)
+        try:
+            with engine.connect() as conn:
+                yield conn
+        finally:
+            lock.release()
+        return
+    conn = engine.connect()
+    try:
+        got = conn.execute(text("SELECT GET_LOCK(:n, :t)"), {"n": name, "t": timeout_s}).scalar()
+        conn.commit()
+        if got != 1:
+            raise LockBusyError(name)
+        try:
+            yield conn
+        finally:
+            with contextlib.suppress(Exception):
+                conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": name})
+                conn.commit()
+    finally:
+        conn.close()

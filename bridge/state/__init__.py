@@ -1,0 +1,1 @@
+"""The bridge's own tables (<prefix>mirakl_bridge_*), managed by alembic in migrations/."""
