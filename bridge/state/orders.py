@@ -1,0 +1,211 @@
+"""Order map and acceptance decisions (shared by accept, import, ship and the support commands).
+
+Every function takes the caller's Connection so that the order-map change is part of the same
+transaction as the PrestaShop writes it describes. Claims are conditional statements whose row
+count says whether this process won (healthchecks' pattern); the UNIQUE (platform, mirakl_order_id)
+key makes a second insert of the same order impossible.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from bridge.state.tables import BridgeTables
+
+# order-map statuses
+SEEN = "seen"
+ACCEPTING = "accepting"  # decision recorded, OR21 about to be / being sent
+ACCEPTED = "accepted"  # Mirakl confirmed (or re-read) the acceptance; stock not yet touched in PrestaShop
+REFUSED = "refused"
+IMPORTING = "importing"
+IMPORTED = "imported"
+HELD = "held"  # import held back (shortage with on_shortage=hold, unknown SKU, unmapped country...)
+SHIPPED = "shipped"
+CANCELLED = "cancelled"
+
+# units still to be taken from PrestaShop stock: accepted on Mirakl, not yet imported
+RESERVING_STATUSES = (ACCEPTING, ACCEPTED, HELD)
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    id: int
+    platform: str
+    mirakl_order_id: str
+    status: str
+    mirakl_state: str
+    id_order: int | None
+    reference: str | None
+    attempts: int
+    error_code: str | None
+    last_error: str | None
+    next_attempt_at: datetime | None
+    accepted_at: datetime | None
+    imported_at: datetime | None
+    shipped_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class LineDecision:
+    order_line_id: str
+    offer_sku: str
+    quantity: int
+    decision: str  # accept | refuse | leave
+    reason: str = ""
+    units_reserved: int = 0
+    id_product: int | None = None
+    id_product_attribute: int | None = None
+
+
+def _row(m: Any) -> OrderRow:
+    return OrderRow(**{k: m[k] for k in OrderRow.__dataclass_fields__})
+
+
+def get_order(conn: Connection, t: BridgeTables, platform: str, order_id: str, *,
+              for_update: bool = False) -> OrderRow | None:
+    q = select(t.order).where(t.order.c.platform == platform, t.order.c.mirakl_order_id == order_id)
+    if for_update and conn.dialect.name != "sqlite":
+        q = q.with_for_update()
+    m = conn.execute(q).mappings().first()
+    return _row(m) if m else None
+
+
+def get_orders(conn: Connection, t: BridgeTables, platform: str, order_ids: Iterable[str]) -> dict[str, OrderRow]:
+    ids = list(order_ids)
+    out: dict[str, OrderRow] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        for m in conn.execute(
+            select(t.order).where(t.order.c.platform == platform, t.order.c.mirakl_order_id.in_(chunk))
+        ).mappings():
+            out[m["mirakl_order_id"]] = _row(m)
+    return out
+
+
+def orders_with_status(conn: Connection, t: BridgeTables, platform: str, statuses: Sequence[str]) -> list[OrderRow]:
+    rows = conn.execute(
+        select(t.order).where(t.order.c.platform == platform, t.order.c.status.in_(list(statuses)))
+        .order_by(t.order.c.id)
+    ).mappings()
+    return [_row(m) for m in rows]
+
+
+def insert_order(conn: Connection, t: BridgeTables, platform: str, order_id: str, *, status: str,
+                 now: datetime, mirakl_state: str = "", mirakl_created_at: datetime | None = None) -> bool:
+    """Insert the order-map row; False when it already exists (another process or an earlier run).
+
+    On MariaDB a concurrent insert of the same key blocks until the other transaction ends, then
+    fails with a duplicate key: the loser sees False and leaves the order alone.
+    """
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                insert(t.order).values(
+                    platform=platform, mirakl_order_id=order_id, status=status, mirakl_state=mirakl_state,
+                    mirakl_created_at=mirakl_created_at, attempts=0, created_at=now, updated_at=now,
+                )
+            )
+        return True
+    except IntegrityError:
+        return False
+
+
+def set_status(conn: Connection, t: BridgeTables, platform: str, order_id: str, *, status: str, now: datetime,
+               expected: Sequence[str] | None = None, **fields: Any) -> bool:
+    """Conditional status change: True when this call changed the row (rowcount == 1)."""
+    cond = [t.order.c.platform == platform, t.order.c.mirakl_order_id == order_id]
+    if expected is not None:
+        cond.append(t.order.c.status.in_(list(expected)))
+    res = conn.execute(update(t.order).where(and_(*cond)).values(status=status, updated_at=now, **fields))
+    return bool(res.rowcount == 1)
+
+
+def note_failure(conn: Connection, t: BridgeTables, platform: str, order_id: str, *, status: str, code: str,
+                 message: str, now: datetime, next_attempt_at: datetime | None = None) -> None:
+    conn.execute(
+        update(t.order).where(t.order.c.platform == platform, t.order.c.mirakl_order_id == order_id).values(
+            status=status, error_code=code[:64], last_error=message[:4000], attempts=t.order.c.attempts + 1,
+            next_attempt_at=next_attempt_at, updated_at=now,
+        )
+    )
+
+
+# --- acceptance decisions ------------------------------------------------------------------------
+
+
+def record_decisions(conn: Connection, t: BridgeTables, platform: str, order_id: str,
+                     decisions: Sequence[LineDecision], *, phase: str, now: datetime) -> None:
+    """Insert or overwrite the per-line decisions of one order (one row per line)."""
+    ol = t.order_line
+    existing = {
+        r[0] for r in conn.execute(
+            select(ol.c.order_line_id).where(ol.c.platform == platform, ol.c.mirakl_order_id == order_id)
+        )
+    }
+    for d in decisions:
+        values = dict(
+            offer_sku=d.offer_sku[:128], quantity=d.quantity, decision=d.decision, reason=d.reason[:64],
+            units_reserved=d.units_reserved, id_product=d.id_product, id_product_attribute=d.id_product_attribute,
+            phase=phase, updated_at=now,
+        )
+        if d.order_line_id in existing:
+            conn.execute(
+                update(ol).where(
+                    ol.c.platform == platform, ol.c.mirakl_order_id == order_id, ol.c.order_line_id == d.order_line_id
+                ).values(**values)
+            )
+        else:
+            conn.execute(insert(ol).values(platform=platform, mirakl_order_id=order_id,
+                                           order_line_id=d.order_line_id, created_at=now, **values))
+
+
+def set_decisions_phase(conn: Connection, t: BridgeTables, platform: str, order_id: str, *, phase: str,
+                        now: datetime) -> None:
+    ol = t.order_line
+    conn.execute(update(ol).where(ol.c.platform == platform, ol.c.mirakl_order_id == order_id)
+                 .values(phase=phase, updated_at=now))
+
+
+def decisions_of(conn: Connection, t: BridgeTables, platform: str, order_id: str) -> list[dict[str, Any]]:
+    ol = t.order_line
+    rows = conn.execute(
+        select(ol).where(ol.c.platform == platform, ol.c.mirakl_order_id == order_id).order_by(ol.c.id)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def reserved_units(conn: Connection, t: BridgeTables, *, exclude: tuple[str, str] | None = None
+                   ) -> dict[tuple[int, int], int]:
+    """Units accepted on Mirakl (any platform of this shop) but not yet imported into PrestaShop.
+
+    Keyed by (id_product, id_product_attribute). ``exclude`` = (platform, order_id) leaves one order out
+    (the import of that order is about to take its units from PrestaShop's stock itself).
+    """
+    ol, o = t.order_line, t.order
+    q = (
+        select(ol.c.id_product, ol.c.id_product_attribute, func.sum(ol.c.units_reserved))
+        .select_from(ol.join(o, and_(o.c.platform == ol.c.platform, o.c.mirakl_order_id == ol.c.mirakl_order_id)))
+        .where(
+            ol.c.decision == "accept",
+            ol.c.phase.in_(("intended", "sent", "confirmed")),
+            o.c.status.in_(RESERVING_STATUSES),
+            ol.c.id_product.is_not(None),
+        )
+        .group_by(ol.c.id_product, ol.c.id_product_attribute)
+    )
+    if exclude is not None:
+        q = q.where(~and_(ol.c.platform == exclude[0], ol.c.mirakl_order_id == exclude[1]))
+    out: dict[tuple[int, int], int] = defaultdict(int)
+    for idp, ipa, n in conn.execute(q):
+        out[(int(idp), int(ipa or 0))] += int(n or 0)
+    return dict(out)

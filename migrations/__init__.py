@@ -1,0 +1,1 @@
+"""Alembic migrations of the bridge-owned tables (never PrestaShop's)."""
