@@ -14,6 +14,10 @@ from bridge.errors import LockBusyError
 
 # Our own connections use a known, strict-enough mode whatever the server default is.
 SESSION_SQL_MODE = "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
+SESSION_STATEMENTS = (
+    "SET SESSION sql_mode = '" + SESSION_SQL_MODE + "'",
+    "SET SESSION time_zone = '+00:00'",  # our DATETIME columns hold UTC; NOW() agrees
+)
 
 
 def make_engine(url: str, *, connect_timeout_s: int = 10, pool_size: int = 5, echo: bool = False) -> Engine:
@@ -42,8 +46,8 @@ def make_engine(url: str, *, connect_timeout_s: int = 10, pool_size: int = 5, ec
     @event.listens_for(engine, "connect")
     def _session_setup(dbapi_conn: Any, _rec: Any) -> None:
         cur = dbapi_conn.cursor()
-        cur.execute(f"SET SESSION sql_mode = '{SESSION_SQL_MODE}'")
-        cur.execute("SET SESSION time_zone = '+00:00'")
+        for statement in SESSION_STATEMENTS:
+            cur.execute(statement)
         cur.close()
 
     return engine
