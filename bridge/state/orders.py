@@ -209,3 +209,75 @@ def reserved_units(conn: Connection, t: BridgeTables, *, exclude: tuple[str, str
     for idp, ipa, n in conn.execute(q):
         out[(int(idp), int(ipa or 0))] += int(n or 0)
     return dict(out)
+
+
+# --- import claims (task ``import``) -------------------------------------------------------------
+
+# statuses of an order that already has its PrestaShop order: never imported again
+HAS_SHOP_ORDER = (IMPORTED, SHIPPED)
+
+
+def claim_for_import(conn: Connection, t: BridgeTables, platform: str, order_id: str, *, now: datetime,
+                     mirakl_state: str = "", mirakl_created_at: datetime | None = None) -> bool:
+    """Inside the caller's transaction: make the order-map row ``importing``; False when not ours to import.
+
+    A new row is inserted (the UNIQUE key makes a concurrent inserter wait for our commit, then fail);
+    an existing row is locked ``FOR UPDATE`` (a concurrent importer waits for our commit, then sees
+    ``imported``). Rows that already have a PrestaShop order (status imported/shipped or an
+    ``id_order``) are never claimed. The claim is rolled back with the PrestaShop rows on any failure.
+    """
+    if insert_order(conn, t, platform, order_id, status=IMPORTING, now=now, mirakl_state=mirakl_state,
+                    mirakl_created_at=mirakl_created_at):
+        return True
+    row = get_order(conn, t, platform, order_id, for_update=True)
+    if row is None or row.status in HAS_SHOP_ORDER or row.id_order is not None:
+        return False
+    return set_status(conn, t, platform, order_id, status=IMPORTING, now=now, expected=[row.status],
+                      mirakl_state=mirakl_state or row.mirakl_state)
+
+
+def mark_imported(conn: Connection, t: BridgeTables, platform: str, order_id: str, *, id_order: int,
+                  reference: str, id_customer: int | None, now: datetime) -> bool:
+    """``importing`` -> ``imported`` with the PrestaShop ids, in the transaction that wrote the order."""
+    return set_status(
+        conn, t, platform, order_id, status=IMPORTED, now=now, expected=[IMPORTING], id_order=id_order,
+        reference=reference[:255], id_customer=id_customer, imported_at=now, error_code=None, last_error=None,
+        next_attempt_at=None,
+    )
+
+
+def hold_order(conn: Connection, t: BridgeTables, platform: str, order_id: str, *, code: str, message: str,
+               now: datetime, next_attempt_at: datetime | None, mirakl_state: str = "",
+               mirakl_created_at: datetime | None = None) -> bool:
+    """Record a held import (attempts + 1, error, retry date); False when the order was imported meanwhile."""
+    insert_order(conn, t, platform, order_id, status=HELD, now=now, mirakl_state=mirakl_state,
+                 mirakl_created_at=mirakl_created_at)
+    values: dict[str, Any] = dict(
+        status=HELD, error_code=code[:64], last_error=message[:4000], attempts=t.order.c.attempts + 1,
+        next_attempt_at=next_attempt_at, updated_at=now,
+    )
+    if mirakl_state:
+        values["mirakl_state"] = mirakl_state
+    res = conn.execute(
+        update(t.order).where(
+            t.order.c.platform == platform, t.order.c.mirakl_order_id == order_id,
+            t.order.c.status.not_in(HAS_SHOP_ORDER), t.order.c.id_order.is_(None),
+        ).values(**values)
+    )
+    return bool(res.rowcount == 1)
+
+
+def held_due(conn: Connection, t: BridgeTables, platform: str, now: datetime) -> list[OrderRow]:
+    """Held imports whose retry date has come (or that have none)."""
+    o = t.order
+    rows = conn.execute(
+        select(o).where(o.c.platform == platform, o.c.status == HELD,
+                        (o.c.next_attempt_at.is_(None)) | (o.c.next_attempt_at <= now))
+        .order_by(o.c.id)
+    ).mappings()
+    return [_row(m) for m in rows]
+
+
+def make_due(conn: Connection, t: BridgeTables, platform: str, order_id: str, *, now: datetime) -> bool:
+    """A held order becomes due now (support ``orders retry``); False when it is not held."""
+    return set_status(conn, t, platform, order_id, status=HELD, now=now, expected=[HELD], next_attempt_at=now)
