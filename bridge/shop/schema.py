@@ -9,7 +9,7 @@ some versions have.
 
 Date/datetime columns are reflected with :class:`ShopDateTime`: PrestaShop's zero dates
 (``'0000-00-00 00:00:00'``) read as ``None``, and strings or naive datetimes (shop local time) can be
-written on MariaDB and SQLite alike.
+written on MariaDB and SQLite alike (``ShopDate`` for DATE columns reads ``datetime.date``).
 """
 
 from __future__ import annotations
@@ -216,21 +216,34 @@ OPTIONAL_TABLES: frozenset[str] = frozenset({"currency_lang"})
 _ZERO_DATES = ("0000-00-00", "0000-00-00 00:00:00")
 
 
+class _SqliteDateTimeText(String):
+    """Text storage named DATETIME in SQLite DDL, so that reflection still sees a date column."""
+
+    __visit_name__ = "DATETIME"
+
+
+class _SqliteDateText(String):
+    __visit_name__ = "DATE"
+
+
 class ShopDateTime(TypeDecorator[Any]):
-    """PrestaShop date/datetime: zero dates read as None; str or naive datetime accepted on write."""
+    """PrestaShop datetime: zero dates read as None; str or naive datetime (shop local time) on write."""
 
     impl = DateTime
     cache_ok = True
+    _sqlite_impl: type[String] = _SqliteDateTimeText
 
     def load_dialect_impl(self, dialect: Any) -> Any:
-        if dialect.name == "sqlite":  # store text: SQLite's DATETIME rejects str binds and zero dates
-            return dialect.type_descriptor(String())
-        return dialect.type_descriptor(DateTime())
+        if dialect.name == "sqlite":  # SQLite's own DATETIME rejects str binds and zero dates
+            return dialect.type_descriptor(self._sqlite_impl())
+        return dialect.type_descriptor(self.impl_instance)
 
     def process_bind_param(self, value: Any, dialect: Any) -> Any:
-        if isinstance(value, datetime) and dialect.name == "sqlite":
+        if dialect.name != "sqlite" or value is None or isinstance(value, str):
+            return value
+        if isinstance(value, datetime):
             return value.replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
-        if isinstance(value, date) and not isinstance(value, datetime) and dialect.name == "sqlite":
+        if isinstance(value, date):
             return value.isoformat()
         return value
 
@@ -246,6 +259,18 @@ class ShopDateTime(TypeDecorator[Any]):
             return datetime.fromisoformat(text)
         except ValueError:
             return None
+
+
+class ShopDate(ShopDateTime):
+    """PrestaShop date: zero dates read as None, values as ``datetime.date``."""
+
+    impl = Date
+    cache_ok = True
+    _sqlite_impl = _SqliteDateText
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        result = super().process_result_value(value, dialect)
+        return result.date() if isinstance(result, datetime) else result
 
 
 @dataclass(frozen=True)
@@ -281,8 +306,11 @@ class ShopTables:
 
 
 def _swap_date_types(_inspector: Any, _table: Any, column_info: dict[str, Any]) -> None:
-    if isinstance(column_info["type"], (DateTime, Date)):
+    reflected = column_info["type"]
+    if isinstance(reflected, DateTime):
         column_info["type"] = ShopDateTime()
+    elif isinstance(reflected, Date):
+        column_info["type"] = ShopDate()
 
 
 def needed_tables() -> list[str]:

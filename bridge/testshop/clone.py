@@ -1,0 +1,25 @@
+"""Copy a seeded template database into a fresh one (MariaDB/MySQL): much faster than re-creating
+and re-seeding 60 tables for every test."""
+
+from __future__ import annotations
+
+from sqlalchemy import create_engine, inspect, text
+
+
+def clone_database(server: str, template: str, target: str) -> None:
+    """Create ``target`` with every table of ``template`` (structure + rows), in one connection."""
+    for name in (template, target):
+        if not name.replace("_", "").isalnum():
+            raise ValueError(f"unsafe database name {name!r}")
+    engine = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            tables = inspect(conn).get_table_names(schema=template)
+            conn.execute(text(f"CREATE DATABASE `{target}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+            conn.execute(text("SET SESSION foreign_key_checks = 0"))
+            for table in tables:
+                src, dst = f"`{template}`.`{table}`", f"`{target}`.`{table}`"
+                conn.execute(text(f"CREATE TABLE {dst} LIKE {src}"))
+                conn.execute(text(f"INSERT INTO {dst} SELECT * FROM {src}"))
+    finally:
+        engine.dispose()
