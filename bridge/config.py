@@ -235,25 +235,29 @@ class ShipConfig(_Model):
 
 
 class PlatformConfig(_Model):
-    code: Annotated[str, Field(pattern=_CODE_RE, min_length=1, max_length=32)]
+    code: Annotated[str, Field(pattern=_CODE_RE, min_length=1, max_length=32)] = Field(
+        description="unique platform code ([a-z0-9_-]+) used in --platform, logs, metrics, bridge tables"
+    )
     label: str = Field("", description="human name; defaults to code")
     api_url: str = Field(description="https://<operator>.mirakl.net (http only for loopback)")
-    api_key_env: Annotated[str, Field(pattern=_ENV_NAME_RE)] | None = None
+    api_key_env: Annotated[str, Field(pattern=_ENV_NAME_RE)] | None = Field(
+        None, description="environment variable holding the Mirakl shop API key"
+    )
     api_key: SecretStr | None = Field(None, description="allowed, warned about; prefer api_key_env")
     shop_id: PosInt | None = Field(None, description="Mirakl shop id for keys that see several shops")
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = Field("FR", description="destination ISO alpha-2")
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = Field("EUR", description="ISO 4217")
-    connect_timeout_s: Annotated[float, Field(gt=0)] = 10.0
-    read_timeout_s: Annotated[float, Field(gt=0)] = 60.0
-    max_attempts: Annotated[int, Field(ge=1, le=10)] = 5
-    max_retry_s: Annotated[float, Field(gt=0)] = 120.0
+    connect_timeout_s: Annotated[float, Field(gt=0)] = Field(10.0, description="HTTP connect timeout")
+    read_timeout_s: Annotated[float, Field(gt=0)] = Field(60.0, description="HTTP read timeout")
+    max_attempts: Annotated[int, Field(ge=1, le=10)] = Field(5, description="attempts of a retriable call")
+    max_retry_s: Annotated[float, Field(gt=0)] = Field(120.0, description="total retry budget of one call")
     ca_bundle: str = Field("", description="CA bundle path for private PKI; TLS is always verified")
-    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
-    alerts: AlertConfig = Field(default_factory=AlertConfig)
-    offers: OffersConfig = Field(default_factory=OffersConfig)
-    acceptance: AcceptanceConfig = Field(default_factory=AcceptanceConfig)
-    orders: OrdersConfig = Field(default_factory=OrdersConfig)
-    ship: ShipConfig = Field(default_factory=ShipConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig, description="cron schedule per task")
+    alerts: AlertConfig = Field(default_factory=AlertConfig, description="staleness thresholds of /health")
+    offers: OffersConfig = Field(default_factory=OffersConfig, description="offers task")
+    acceptance: AcceptanceConfig = Field(default_factory=AcceptanceConfig, description="accept task")
+    orders: OrdersConfig = Field(default_factory=OrdersConfig, description="import task")
+    ship: ShipConfig = Field(default_factory=ShipConfig, description="ship task")
 
     # resolved at load time, never read from the file
     resolved_api_key: SecretStr | None = Field(None, exclude=True)
