@@ -1,0 +1,317 @@
+"""Offer lines for Mirakl: SKU, exclusions, quantity, platform price rules, hashing and the delta plan.
+
+Pure. One catalogue row becomes at most one :class:`OfferLine`; :class:`OfferPlanner` compares each
+line, as it streams by, with the digest of what Mirakl last accepted and says whether to send it.
+Memory stays at one dict entry per SKU (the stored digests, replaced by a small int once seen).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+TEN_CENTS = Decimal("0.1")
+ZERO = Decimal(0)
+NINETY_NINE = Decimal("0.99")
+
+# Digest stored for an offer that disappeared and was sent with quantity 0 (accepted).
+GONE = bytes(16)
+
+# exclusion / not-sent reasons (report keys)
+INACTIVE = "inactive"
+NOT_AVAILABLE_FOR_ORDER = "not_available_for_order"
+EXCLUDED_CATEGORY = "excluded_category"
+EXCLUDED_MANUFACTURER = "excluded_manufacturer"
+EXCLUDED_REFERENCE = "excluded_reference"
+VIRTUAL = "virtual"
+PACK = "pack"
+EMPTY_SKU = "empty_sku"
+DUPLICATE_SKU = "duplicate_sku"
+PRICE_NOT_POSITIVE = "price_not_positive"
+BELOW_FLOOR = "below_floor_price"
+
+
+@dataclass(frozen=True, slots=True)
+class OfferRules:
+    """The platform's ``[offers]`` settings the domain needs (built from OffersConfig by the job)."""
+
+    sku: str = "reference"  # reference | ean13 | id
+    product_id: str = "ean13"  # ean13 | upc | reference | sku | none
+    product_id_type: str = "EAN"
+    fallback_product_id_type: str = "SHOP_SKU"
+    stock_buffer: int = 0
+    max_quantity: int = 0
+    backorders: str = "real_stock"  # real_stock | fixed_quantity
+    backorder_quantity: int = 0
+    exclude_manufacturers: frozenset[int] = frozenset()
+    exclude_references: frozenset[str] = frozenset()
+    exclude_virtual: bool = True
+    include_packs: bool = False
+    send_discounts: bool = True
+    price_multiplier: Decimal = Decimal(1)
+    price_addition: Decimal = ZERO
+    price_rounding: str = "none"  # none | .99 | .x0
+    floor_price: Decimal = ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class Identifiers:
+    """A combination's identifiers with its product's as fallback (product rows: both the same)."""
+
+    id_product: int
+    id_product_attribute: int
+    reference: str = ""
+    ean13: str = ""
+    upc: str = ""
+    product_reference: str = ""
+    product_ean13: str = ""
+    product_upc: str = ""
+
+    def pick(self, name: str) -> str:
+        own = (getattr(self, name) or "").strip()
+        return own or (getattr(self, "product_" + name) or "").strip()
+
+
+@dataclass(frozen=True, slots=True)
+class OfferLine:
+    sku: str
+    product_id: str
+    product_id_type: str
+    price: Decimal  # 2 decimals; the price before reduction when a discount is sent
+    quantity: int
+    discount_price: Decimal | None = None
+    discount_start: date | None = None
+    discount_end: date | None = None
+    id_product: int = 0
+    id_product_attribute: int = 0
+
+    @property
+    def ref(self) -> tuple[int, int]:
+        return (self.id_product, self.id_product_attribute)
+
+
+# --- identifiers -----------------------------------------------------------------------------------
+
+
+def offer_sku(ids: Identifiers, rule: str) -> str:
+    """``reference`` / ``ean13``: the combination's, else the product's; ``id``: ``<id_product>-<ipa>``."""
+    if rule == "id":
+        return f"{ids.id_product}-{ids.id_product_attribute}"
+    return ids.pick(rule)
+
+
+def product_id_for(ids: Identifiers, sku: str, rules: OfferRules) -> tuple[str, str]:
+    """(product-id, product-id-type): the configured identifier, else the SKU with the fallback type."""
+    if rules.product_id == "none":
+        return "", ""
+    value = sku if rules.product_id == "sku" else ids.pick(rules.product_id)
+    if value:
+        return value, rules.product_id_type
+    if rules.fallback_product_id_type:
+        return sku, rules.fallback_product_id_type
+    return "", ""
+
+
+# --- sellability and quantity ----------------------------------------------------------------------
+
+
+def exclusion_reason(
+    *,
+    active: bool,
+    available_for_order: bool,
+    is_virtual: bool,
+    is_pack: bool,
+    id_manufacturer: int,
+    in_excluded_category: bool,
+    references: Iterable[str],
+    rules: OfferRules,
+) -> str | None:
+    """Why a product/combination is not offered, or None when it is sellable."""
+    if not active:
+        return INACTIVE
+    if not available_for_order:
+        return NOT_AVAILABLE_FOR_ORDER
+    if is_virtual and rules.exclude_virtual:
+        return VIRTUAL
+    if is_pack and not rules.include_packs:
+        return PACK
+    if in_excluded_category:
+        return EXCLUDED_CATEGORY
+    if id_manufacturer and id_manufacturer in rules.exclude_manufacturers:
+        return EXCLUDED_MANUFACTURER
+    if rules.exclude_references and any(r and r in rules.exclude_references for r in references):
+        return EXCLUDED_REFERENCE
+    return None
+
+
+def offer_quantity(stock: int, *, allows_backorders: bool, rules: OfferRules) -> int:
+    """Stock minus the buffer, never below 0, capped by ``max_quantity`` (0 = no cap).
+
+    Products that can be ordered out of stock send ``max(real, backorder_quantity)`` when
+    ``backorders = "fixed_quantity"``, the real figure otherwise.
+    """
+    qty = max(0, stock - rules.stock_buffer)
+    if allows_backorders and rules.backorders == "fixed_quantity":
+        qty = max(qty, rules.backorder_quantity)
+    if rules.max_quantity:
+        qty = min(qty, rules.max_quantity)
+    return qty
+
+
+def allows_backorders(out_of_stock: int, shop_default: bool) -> bool:
+    """``out_of_stock``: 0 deny, 1 allow, 2 (or anything else) the shop's ``PS_ORDER_OUT_OF_STOCK``."""
+    if out_of_stock == 0:
+        return False
+    if out_of_stock == 1:
+        return True
+    return shop_default
+
+
+# --- platform price rules ----------------------------------------------------------------------------
+
+
+def platform_price(price: Decimal, rules: OfferRules) -> Decimal:
+    """Multiplier, then fixed addition, then the ending, to the cent.
+
+    ``.99``: the same whole amount ending in .99 (23.45 → 23.99, 24.00 → 24.99);
+    ``.x0``: up to the next ten cents (23.41 → 23.50, 23.40 stays).
+    """
+    value = price * rules.price_multiplier + rules.price_addition
+    if rules.price_rounding == ".99":
+        return value.quantize(Decimal(1), rounding=ROUND_FLOOR) + NINETY_NINE
+    if rules.price_rounding == ".x0":
+        return value.quantize(TEN_CENTS, rounding=ROUND_CEILING).quantize(CENT)
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def price_problem(price: Decimal, rules: OfferRules) -> str | None:
+    if price <= 0:
+        return PRICE_NOT_POSITIVE
+    if rules.floor_price and price < rules.floor_price:
+        return BELOW_FLOOR
+    return None
+
+
+# --- hashing --------------------------------------------------------------------------------------
+
+
+def _money(value: Decimal | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def line_cells(line: OfferLine) -> tuple[str, ...]:
+    """The varying cells of the line, formatted as sent (the CSV writer adds the constant columns)."""
+    return (
+        line.sku,
+        line.product_id,
+        line.product_id_type,
+        _money(line.price),
+        str(line.quantity),
+        _money(line.discount_price),
+        line.discount_start.isoformat() if line.discount_start else "",
+        line.discount_end.isoformat() if line.discount_end else "",
+    )
+
+
+def line_digest(line: OfferLine, salt: str = "") -> bytes:
+    """16-byte digest of what Mirakl would receive; ``salt`` carries the platform's constant columns."""
+    return hashlib.blake2b("\x1f".join((salt, *line_cells(line))).encode(), digest_size=16).digest()
+
+
+# --- the delta plan ----------------------------------------------------------------------------------
+
+
+@dataclass
+class PlanSummary:
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    resent: int = 0  # unchanged lines sent again by a full resync
+    duplicates: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    disappeared: list[str] = field(default_factory=list)  # on Mirakl, gone from the catalogue: send 0
+
+
+class OfferPlanner:
+    """Streams lines against ``stored`` (sku → digest Mirakl accepted, ``b""`` rejected, None never).
+
+    ``consider(line)`` answers the reason to send the line now (``new``/``changed``/``resent``) or
+    None. A SKU seen twice is a duplicate: the later lines are refused here and ``finish`` lists
+    every SKU involved so that the caller withdraws the first line if it already queued it. The
+    ``stored`` dict is consumed (values become ints) to keep one entry per SKU.
+    """
+
+    def __init__(self, stored: dict[str, object], *, full: bool, salt: str = "") -> None:
+        self.stored = stored
+        self.full = full
+        self.salt = salt
+        self.summary = PlanSummary()
+
+    def consider(self, line: OfferLine) -> tuple[str, bytes] | None:
+        stored = self.stored
+        sku = line.sku
+        previous = stored.get(sku, _MISSING)
+        ref = (line.id_product << 32) | line.id_product_attribute
+        if type(previous) is int:  # noqa: E721 - seen already in this run
+            self._duplicate(sku, previous, line)
+            return None
+        digest = line_digest(line, self.salt)
+        on_mirakl = previous is not _MISSING and previous is not None and previous != GONE
+        stored[sku] = -ref - 1 if on_mirakl else ref
+        s = self.summary
+        if previous is _MISSING or previous is None or previous == GONE:
+            s.new += 1
+            return ("new", digest)
+        if previous != digest:
+            s.changed += 1
+            return ("changed", digest)
+        s.unchanged += 1
+        if self.full:
+            s.resent += 1
+            return ("resent", digest)
+        return None
+
+    def _duplicate(self, sku: str, previous: int, line: OfferLine) -> None:
+        refs = self.summary.duplicates.get(sku)
+        if refs is None:
+            first = -previous - 1 if previous < 0 else previous
+            refs = self.summary.duplicates[sku] = [(first >> 32, first & 0xFFFFFFFF)]
+        refs.append(line.ref)
+
+    def finish(self) -> PlanSummary:
+        """Lists the SKUs to zero: on Mirakl but not (or no longer uniquely) in the catalogue."""
+        gone = []
+        for sku, value in self.stored.items():
+            if type(value) is int:  # noqa: E721
+                if value < 0 and sku in self.summary.duplicates:
+                    gone.append(sku)
+            elif value is not None and value != GONE:
+                gone.append(sku)
+        self.summary.disappeared = sorted(gone)
+        return self.summary
+
+
+_MISSING = object()
+
+
+@dataclass
+class Plan:
+    send: list[tuple[OfferLine, bytes, str]]
+    summary: PlanSummary
+
+
+def plan_offer_updates(lines: Iterable[OfferLine], stored: dict[str, object], *, full: bool,
+                       salt: str = "") -> Plan:
+    """All-in-memory form of :class:`OfferPlanner` (tests, small catalogues)."""
+    planner = OfferPlanner(dict(stored), full=full, salt=salt)
+    send = []
+    for line in lines:
+        decision = planner.consider(line)
+        if decision is not None:
+            send.append((line, decision[1], decision[0]))
+    summary = planner.finish()
+    dupes = summary.duplicates
+    return Plan([s for s in send if s[0].sku not in dupes], summary)
