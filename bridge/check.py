@@ -73,7 +73,7 @@ def _schema_checks(app: App) -> list[Check]:
         return [Check("schema", "fail", scrub(str(exc)))]
     with app.engine.connect() as conn:
         version = detect_version(conn, tables)
-        checks = [Check("schema", "ok", f"PrestaShop {version} (PS_VERSION_DB), {len(tables.names)} tables reflected "
+        checks = [Check("schema", "ok", f"PrestaShop {version} (PS_VERSION_DB), {len(list(tables))} tables reflected "
                         f"with prefix {app.prefix!r}", {"version": version})]
         try:
             ctx = load_shop_context(conn, tables, id_shop=app.config.shop.id_shop, id_lang=app.config.shop.id_lang)
