@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+
+from bridge.domain.pricing import PriceResult
 
 CENT = Decimal("0.01")
 TEN_CENTS = Decimal("0.1")
@@ -315,3 +317,42 @@ def plan_offer_updates(lines: Iterable[OfferLine], stored: dict[str, object], *,
     summary = planner.finish()
     dupes = summary.duplicates
     return Plan([s for s in send if s[0].sku not in dupes], summary)
+
+
+# --- one line from a computed price ------------------------------------------------------------------
+
+
+def _local_date(instant: datetime | None, tz: tzinfo, *, end: bool) -> date | None:
+    if instant is None:
+        return None
+    local = instant.astimezone(tz)
+    if end and local.time() == time(0, 0):  # ends at midnight: the previous day is the last one
+        return local.date() - timedelta(days=1)
+    return local.date()
+
+
+def offer_line(
+    ids: Identifiers, *, sku: str, quantity: int, price: PriceResult, rules: OfferRules, tz: tzinfo
+) -> OfferLine | str:
+    """The line to send, or the reason it cannot be sent (price ≤ 0 or under the floor).
+
+    A time-bounded reduction becomes ``discount-price`` with its dates (shop-local days) and
+    ``price`` is then the price before reduction; any other price is sent as ``price`` alone.
+    """
+    pid, ptype = product_id_for(ids, sku, rules)
+    discount = start = end = None
+    if rules.send_discounts and price.time_bounded_reduction:
+        regular = platform_price(price.price_before_reduction, rules)
+        discount = platform_price(price.price, rules)
+        if discount >= regular:
+            regular, discount = discount, None
+        else:
+            start = _local_date(price.reduction_starts_at, tz, end=False)
+            end = _local_date(price.reduction_ends_at, tz, end=True)
+    else:
+        regular = platform_price(price.price, rules)
+    problem = price_problem(regular, rules) or (price_problem(discount, rules) if discount is not None else None)
+    if problem:
+        return problem
+    return OfferLine(sku, pid, ptype, regular, quantity, discount, start, end,
+                     ids.id_product, ids.id_product_attribute)

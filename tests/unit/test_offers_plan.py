@@ -1,0 +1,204 @@
+"""Offer lines (SKU, product-id, exclusions, quantity, platform prices) and the delta plan."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal as D
+from zoneinfo import ZoneInfo
+
+from bridge.domain.offers import (
+    BELOW_FLOOR,
+    EXCLUDED_MANUFACTURER,
+    EXCLUDED_REFERENCE,
+    GONE,
+    INACTIVE,
+    NOT_AVAILABLE_FOR_ORDER,
+    PACK,
+    PRICE_NOT_POSITIVE,
+    VIRTUAL,
+    Identifiers,
+    OfferLine,
+    OfferRules,
+    allows_backorders,
+    exclusion_reason,
+    line_digest,
+    offer_line,
+    offer_quantity,
+    offer_sku,
+    plan_offer_updates,
+    platform_price,
+    product_id_for,
+)
+from bridge.domain.pricing import PriceResult, SpecificPrice
+
+PARIS = ZoneInfo("Europe/Paris")
+COMBI = Identifiers(7, 70, reference="TS-RED", ean13="", upc="", product_reference="TS", product_ean13="3000000000017")
+PRODUCT = Identifiers(8, 0, product_reference="MUG", product_ean13="")
+
+
+class TestIdentifiers:
+    def test_reference_sku_takes_the_combination_reference_first(self) -> None:
+        assert offer_sku(COMBI, "reference") == "TS-RED"
+
+    def test_ean13_sku_falls_back_to_the_product_ean(self) -> None:
+        assert offer_sku(COMBI, "ean13") == "3000000000017"
+
+    def test_id_sku_is_product_dash_combination(self) -> None:
+        assert offer_sku(COMBI, "id") == "7-70"
+        assert offer_sku(PRODUCT, "id") == "8-0"
+
+    def test_empty_identifier_gives_an_empty_sku(self) -> None:
+        assert offer_sku(PRODUCT, "ean13") == ""
+
+    def test_product_id_is_the_ean_with_its_type(self) -> None:
+        assert product_id_for(COMBI, "TS-RED", OfferRules()) == ("3000000000017", "EAN")
+
+    def test_product_id_without_ean_falls_back_to_the_sku(self) -> None:
+        assert product_id_for(PRODUCT, "MUG", OfferRules()) == ("MUG", "SHOP_SKU")
+        assert product_id_for(PRODUCT, "MUG", OfferRules(fallback_product_id_type="")) == ("", "")
+        assert product_id_for(PRODUCT, "MUG", OfferRules(product_id="none")) == ("", "")
+
+
+class TestSellability:
+    def _reason(self, rules: OfferRules = OfferRules(), **kw: object) -> str | None:
+        base: dict[str, object] = dict(active=True, available_for_order=True, is_virtual=False, is_pack=False,
+                                       id_manufacturer=0, in_excluded_category=False, references=("A",))
+        base.update(kw)
+        return exclusion_reason(rules=rules, **base)  # type: ignore[arg-type]
+
+    def test_active_product_available_for_order_is_sellable(self) -> None:
+        assert self._reason() is None
+
+    def test_flags_and_exclusions_give_their_reason(self) -> None:
+        assert self._reason(active=False) == INACTIVE
+        assert self._reason(available_for_order=False) == NOT_AVAILABLE_FOR_ORDER
+        assert self._reason(is_virtual=True) == VIRTUAL
+        assert self._reason(is_pack=True) == PACK
+        assert self._reason(OfferRules(exclude_manufacturers=frozenset({4})), id_manufacturer=4) == EXCLUDED_MANUFACTURER
+        assert self._reason(OfferRules(exclude_references=frozenset({"A"}))) == EXCLUDED_REFERENCE
+
+    def test_packs_and_virtual_products_can_be_allowed(self) -> None:
+        rules = OfferRules(include_packs=True, exclude_virtual=False)
+        assert self._reason(rules, is_pack=True, is_virtual=True) is None
+
+
+class TestQuantity:
+    def test_buffer_is_subtracted_and_never_below_zero(self) -> None:
+        rules = OfferRules(stock_buffer=2)
+        assert offer_quantity(10, allows_backorders=False, rules=rules) == 8
+        assert offer_quantity(1, allows_backorders=False, rules=rules) == 0
+        assert offer_quantity(-4, allows_backorders=False, rules=rules) == 0
+
+    def test_cap_applies_last(self) -> None:
+        assert offer_quantity(500, allows_backorders=False, rules=OfferRules(max_quantity=100)) == 100
+
+    def test_backorder_products_send_the_fixed_quantity_when_configured(self) -> None:
+        rules = OfferRules(backorders="fixed_quantity", backorder_quantity=5, max_quantity=3)
+        # max(0, 5) = 5, capped to 3
+        assert offer_quantity(0, allows_backorders=True, rules=rules) == 3
+        assert offer_quantity(0, allows_backorders=False, rules=rules) == 0
+        assert offer_quantity(0, allows_backorders=True, rules=OfferRules()) == 0
+
+    def test_out_of_stock_two_follows_the_shop_default(self) -> None:
+        assert allows_backorders(2, True) and not allows_backorders(2, False)
+        assert allows_backorders(1, False) and not allows_backorders(0, True)
+
+
+class TestPlatformPrice:
+    def test_multiplier_then_addition_to_the_cent(self) -> None:
+        # 10.00 x 1.15 + 0.50 = 12.00
+        assert platform_price(D("10.00"), OfferRules(price_multiplier=D("1.15"), price_addition=D("0.5"))) == D("12.00")
+        # 9.99 x 1.075 = 10.73925 -> 10.74
+        assert platform_price(D("9.99"), OfferRules(price_multiplier=D("1.075"))) == D("10.74")
+
+    def test_ninety_nine_ending(self) -> None:
+        rules = OfferRules(price_rounding=".99")
+        assert platform_price(D("23.45"), rules) == D("23.99")
+        assert platform_price(D("24.00"), rules) == D("24.99")
+
+    def test_ten_cents_ending(self) -> None:
+        rules = OfferRules(price_rounding=".x0")
+        assert platform_price(D("23.41"), rules) == D("23.50")
+        assert platform_price(D("23.40"), rules) == D("23.40")
+
+
+def _result(price: str, before: str | None = None, sp: SpecificPrice | None = None) -> PriceResult:
+    return PriceResult(D(price), D(before or price), sp)
+
+
+class TestOfferLine:
+    def test_time_bounded_reduction_is_sent_as_discount_with_local_dates(self) -> None:
+        sp = SpecificPrice(1, reduction=D("0.2"), reduction_type="percentage",
+                           starts_at=datetime(2026, 5, 31, 22, 30, tzinfo=timezone.utc),  # 1 June 00:30 Paris
+                           ends_at=datetime(2026, 6, 15, 21, 59, 59, tzinfo=timezone.utc))  # 15 June 23:59:59
+        line = offer_line(COMBI, sku="TS-RED", quantity=4, price=_result("9.60", "12.00", sp), rules=OfferRules(),
+                          tz=PARIS)
+        assert isinstance(line, OfferLine)
+        assert (line.price, line.discount_price, line.discount_start, line.discount_end) == (
+            D("12.00"), D("9.60"), date(2026, 6, 1), date(2026, 6, 15))
+
+    def test_permanent_reduction_is_sent_as_the_price(self) -> None:
+        sp = SpecificPrice(1, reduction=D("0.2"), reduction_type="percentage")
+        line = offer_line(COMBI, sku="TS-RED", quantity=4, price=_result("9.60", "12.00", sp), rules=OfferRules(),
+                          tz=PARIS)
+        assert isinstance(line, OfferLine)
+        assert (line.price, line.discount_price) == (D("9.60"), None)
+
+    def test_discounts_can_be_switched_off(self) -> None:
+        sp = SpecificPrice(1, reduction=D("0.2"), reduction_type="percentage",
+                           ends_at=datetime(2026, 6, 15, tzinfo=timezone.utc))
+        line = offer_line(COMBI, sku="X", quantity=1, price=_result("9.60", "12.00", sp),
+                          rules=OfferRules(send_discounts=False), tz=PARIS)
+        assert isinstance(line, OfferLine) and (line.price, line.discount_price) == (D("9.60"), None)
+
+    def test_zero_price_and_price_under_the_floor_are_not_sent(self) -> None:
+        assert offer_line(COMBI, sku="X", quantity=1, price=_result("0.00"), rules=OfferRules(), tz=PARIS) == (
+            PRICE_NOT_POSITIVE)
+        assert offer_line(COMBI, sku="X", quantity=1, price=_result("4.99"),
+                          rules=OfferRules(floor_price=D(5)), tz=PARIS) == BELOW_FLOOR
+
+
+def line(sku: str, qty: int = 1, price: str = "10.00", ref: tuple[int, int] = (1, 0)) -> OfferLine:
+    return OfferLine(sku, "", "", D(price), qty, id_product=ref[0], id_product_attribute=ref[1])
+
+
+class TestPlan:
+    def test_first_run_sends_every_line_as_new(self) -> None:
+        plan = plan_offer_updates([line("A"), line("B")], {}, full=False)
+        assert [(l.sku, why) for l, _d, why in plan.send] == [("A", "new"), ("B", "new")]
+
+    def test_unchanged_line_is_not_sent_and_a_changed_one_is(self) -> None:
+        stored: dict[str, object] = {"A": line_digest(line("A")), "B": line_digest(line("B"))}
+        plan = plan_offer_updates([line("A"), line("B", qty=2)], stored, full=False)
+        assert [(l.sku, why) for l, _d, why in plan.send] == [("B", "changed")]
+        assert (plan.summary.unchanged, plan.summary.changed) == (1, 1)
+
+    def test_full_resync_sends_unchanged_lines_too(self) -> None:
+        stored: dict[str, object] = {"A": line_digest(line("A"))}
+        plan = plan_offer_updates([line("A")], stored, full=True)
+        assert [(l.sku, why) for l, _d, why in plan.send] == [("A", "resent")]
+
+    def test_salt_change_makes_every_line_changed(self) -> None:
+        stored: dict[str, object] = {"A": line_digest(line("A"), "11|2")}
+        plan = plan_offer_updates([line("A")], stored, full=False, salt="11|3")
+        assert plan.summary.changed == 1
+
+    def test_rejected_line_is_sent_again(self) -> None:
+        plan = plan_offer_updates([line("A")], {"A": b""}, full=False)
+        assert [why for _l, _d, why in plan.send] == ["changed"]
+
+    def test_offer_gone_from_the_catalogue_is_zeroed_once(self) -> None:
+        stored: dict[str, object] = {"A": line_digest(line("A")), "OLD": line_digest(line("OLD")), "DONE": GONE,
+                                     "NEVER": None}
+        plan = plan_offer_updates([line("A")], stored, full=True)
+        assert plan.summary.disappeared == ["OLD"]
+
+    def test_duplicated_skus_are_not_sent_and_name_every_product(self) -> None:
+        stored: dict[str, object] = {"D": line_digest(line("D"))}
+        lines = [line("D", ref=(1, 11)), line("U", ref=(2, 0)), line("D", ref=(3, 0)), line("N", ref=(4, 0)),
+                 line("N", ref=(5, 0))]
+        plan = plan_offer_updates(lines, stored, full=False)
+        assert [l.sku for l, _d, _w in plan.send] == ["U"]
+        assert plan.summary.duplicates == {"D": [(1, 11), (3, 0)], "N": [(4, 0), (5, 0)]}
+        # D was on Mirakl: it is zeroed; N never was
+        assert plan.summary.disappeared == ["D"]
