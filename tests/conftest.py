@@ -29,6 +29,7 @@ from bridge.testshop.clone import clone_database
 from bridge.testshop.seed import TestShop, build_test_shop
 
 PREFIX = "ps_"
+SCHEMAS_CHECKED = pytest.StashKey[list[str]]()
 
 
 @dataclass(frozen=True)
@@ -142,3 +143,19 @@ def make_db(_databases: _Databases) -> Iterator[Callable[[str], str]]:
     yield _make
     for name in names:
         dbserver.drop_database(_databases.server, name)
+
+
+@pytest.fixture(scope="session")
+def schemas_checked(request: pytest.FixtureRequest) -> list[str]:
+    """Versions whose real schema dump passed the conformance test (printed in the summary)."""
+    return request.config.stash.setdefault(SCHEMAS_CHECKED, [])
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    checked = config.stash.get(SCHEMAS_CHECKED, [])
+    if checked:
+        terminalreporter.write_line("schemas checked: " + ", ".join(sorted(set(checked), key=_version_key)))
+
+
+def _version_key(label: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in label.split("-")[0].split(".") if part.isdigit())

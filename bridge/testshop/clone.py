@@ -18,8 +18,9 @@ def clone_database(server: str, template: str, target: str) -> None:
             conn.execute(text(f"CREATE DATABASE `{target}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
             conn.execute(text("SET SESSION foreign_key_checks = 0"))
             for table in tables:
-                src, dst = f"`{template}`.`{table}`", f"`{target}`.`{table}`"
-                conn.execute(text(f"CREATE TABLE {dst} LIKE {src}"))
-                conn.execute(text(f"INSERT INTO {dst} SELECT * FROM {src}"))
+                if not table.replace("_", "").isalnum():
+                    raise ValueError(f"unexpected table name {table!r}")
+                conn.execute(text(f"CREATE TABLE `{target}`.`{table}` LIKE `{template}`.`{table}`"))
+                conn.execute(text(f"INSERT INTO `{target}`.`{table}` SELECT * FROM `{template}`.`{table}`"))
     finally:
         engine.dispose()

@@ -51,7 +51,9 @@ class ServerChoice:
 
 def server_url(url: str) -> str:
     """The URL without its database name (``.../shop`` → ``.../``)."""
-    return make_url(url).set(database=None).render_as_string(hide_password=False).rstrip("/") + "/"
+    u = make_url(url)
+    bare = URL.create(u.drivername, u.username, u.password, u.host, u.port, None, u.query)
+    return bare.render_as_string(hide_password=False).rstrip("/") + "/"
 
 
 def database_url(server: str, name: str) -> str:
