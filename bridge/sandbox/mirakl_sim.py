@@ -18,7 +18,7 @@ import random
 import socket
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -175,7 +175,8 @@ class MiraklSimulator:
             return self
         self._stopping.clear()
         self._server = _Server((self._host, self._port), self)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="mirakl-sim", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="mirakl-sim", daemon=True)
         self._thread.start()
         return self
 
@@ -353,12 +354,20 @@ class MiraklSimulator:
             code, name, params = route(method, parts.path)
         except SimError as exc:
             code, name, params = "?", "", {}
-            answer = _Answer(exc.status, error_body(exc.status, exc.message))
+            answer: _Answer | None = _Answer(exc.status, error_body(exc.status, exc.message))
         else:
+            answer = None
+        with self._lock:  # recorded on arrival, so a request the client gave up on is still seen
+            record = SimRequest(method, parts.path, query, kept, body, code, authorized)
+            self._requests.append(record)
+        if answer is None:
             answer = self._dispatch(code, name, {k: unquote(v) for k, v in params.items()}, query, headers,
                                     body, authorized)
         with self._lock:
-            self._requests.append(SimRequest(method, parts.path, query, kept, body, code, authorized, answer.status))
+            for i, seen in enumerate(self._requests):
+                if seen is record:
+                    self._requests[i] = replace(record, status=answer.status)
+                    break
         return answer
 
     def _dispatch(self, code: str, name: str, params: dict[str, str], query: dict[str, str],
