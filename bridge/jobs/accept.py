@@ -1,0 +1,357 @@
+"""Task ``accept``: answer Mirakl orders waiting for acceptance, never beyond the shop's stock.
+
+gather -> plan -> apply, with every decision recorded around the OR21 call:
+
+0. reconcile: order-map rows left ``accepting`` by an earlier run (a crash or an unverifiable OR21
+   between the call and its record) are re-read on Mirakl and recorded as Mirakl has them; those
+   still ``WAITING_ACCEPTANCE`` are released and decided again below.
+1. gather: every ``WAITING_ACCEPTANCE`` page (payloads that do not parse are reported, naming the
+   order), the order-map rows, SKU matches (``offers.sku`` rule), ``stock_available`` rows and the
+   units reserved by accepted-not-imported orders of every platform of the shop.
+2. plan: :func:`bridge.domain.acceptance.decide`, oldest order first.
+3. apply, order by order (stop requests honoured between orders):
+   a. one transaction: insert/lock the order-map row (skip it when another run already answered it),
+      re-decide this order against fresh stock and reservations (earlier orders of this run are
+      already recorded), record every line with phase ``intended`` and status ``accepting`` — the
+      reservation counts from this commit on;
+   b. OR21 with every waiting line;
+   c. one transaction: phase ``confirmed``, status ``accepted`` (``refused`` when no line accepted).
+   ``already_decided``: the order is re-read and recorded as Mirakl has it. A refused call (4xx, or
+   429 after the retry budget) is recorded phase ``failed`` and releases the reservation; an
+   unverifiable failure (timeout/5xx whose re-read failed) keeps the order ``accepting`` so the next
+   run's reconcile settles it. 401/403 stops the run.
+
+Orders left pending (policy ``leave``) get an order-map row ``seen`` carrying the reason, no line
+rows and no reservation. The runner holds the shop-wide ``orders`` lock, so accept/import/ship of
+every platform of the shop never run at the same time.
+
+Test hook: with ``BRIDGE_FAULT_POINT=accept.after_or21`` in the environment the process exits
+(``os._exit(137)``) right after a successful OR21, before the confirmation is recorded. It is inert
+otherwise; only the crash test sets it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from sqlalchemy.engine import Connection
+
+from bridge.domain.acceptance import AcceptancePolicy, Key, LinePlan, OrderDecision, decide, oldest_first
+from bridge.domain.orders import CANCELED, DEAD_LINE_STATES, REFUSED, WAITING_ACCEPTANCE, MiraklOrder, OrderLine
+from bridge.errors import MiraklAuthError, MiraklError, MiraklFatalError, SkippableError
+from bridge.shop.skus import SkuMatch, StockLevel, resolve_skus, stock_levels
+from bridge.state import orders as omap
+
+if TYPE_CHECKING:
+    from bridge.config import PlatformConfig
+    from bridge.jobs.context import TaskContext
+    from bridge.mirakl.client import MiraklClient
+    from bridge.wiring import App
+
+log = structlog.get_logger(__name__)
+
+FAULT_ENV = "BRIDGE_FAULT_POINT"
+FAULT_AFTER_OR21 = "accept.after_or21"
+DECIDABLE = (None, omap.SEEN)  # order-map statuses the accept task may still answer
+DECIDED_ELSEWHERE = "decided_elsewhere"
+LINE_CANCELED = "line_canceled"
+LOG_EVENTS = {"accept": "order.accepted", "partial": "order.accepted", "refuse": "order.refused",
+              "leave": "order.left_pending"}
+REPORT_KINDS = {"accept": "accepted", "partial": "accepted", "refuse": "refused", "leave": "left_pending"}
+
+
+def fault_point(name: str) -> None:
+    """Test hook: die here, as a SIGKILL would, when ``$BRIDGE_FAULT_POINT`` names this point."""
+    if os.environ.get(FAULT_ENV) == name:
+        os._exit(137)
+
+
+# --- gather / plan (also used read-only by ``orders pending``) -------------------------------
+
+
+@dataclass
+class Gathered:
+    orders: list[MiraklOrder]  # waiting on Mirakl, not answered by the bridge yet, oldest first
+    invalid: list[SkippableError]
+    answered: list[tuple[MiraklOrder, omap.OrderRow]]  # waiting on Mirakl, but the bridge has a decision
+    rows: dict[str, omap.OrderRow]
+    matches: dict[str, SkuMatch]
+    stock: dict[Key, StockLevel]
+    reserved: dict[Key, int]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def policy_of(platform: PlatformConfig) -> AcceptancePolicy:
+    a = platform.acceptance
+    return AcceptancePolicy(on_shortage=a.on_shortage, partial=a.partial, on_unknown_sku=a.on_unknown_sku,
+                            stock_buffer=platform.offers.stock_buffer)
+
+
+def list_waiting(client: MiraklClient, check_stop: Any = None) -> tuple[list[MiraklOrder], list[SkippableError]]:
+    orders: dict[str, MiraklOrder] = {}
+    invalid: list[SkippableError] = []
+    for page in client.iter_order_pages(states=[WAITING_ACCEPTANCE]):
+        for o in page.orders:  # offset pages may repeat an order when the list moves: keep one
+            if o.state == WAITING_ACCEPTANCE:
+                orders[o.order_id] = o
+        invalid.extend(page.invalid)
+        if check_stop is not None:
+            check_stop()
+    return oldest_first(orders.values()), invalid
+
+
+def read_shop_figures(conn: Connection, app: App, platform: PlatformConfig, orders: Iterable[MiraklOrder],
+                      matches: Mapping[str, SkuMatch] | None = None,
+                      ) -> tuple[dict[str, SkuMatch], dict[Key, StockLevel], dict[Key, int]]:
+    """SKU matches, stock rows and reserved units for these orders, read in the caller's transaction."""
+    shop = app.shop
+    ctx = shop.context
+    skus = {ln.offer_sku for o in orders for ln in o.lines}
+    if matches is None or not skus <= set(matches):
+        matches = resolve_skus(conn, shop.tables, id_shop=ctx.id_shop, rule=platform.offers.sku, skus=skus)
+    refs = [m.ref for m in (matches.get(s) for s in skus) if m is not None and m.ref is not None]
+    stock = stock_levels(conn, shop.tables, id_shop=ctx.id_shop, id_shop_group=ctx.id_shop_group,
+                         share_stock=ctx.share_stock, refs=refs,
+                         default_out_of_stock=ctx.config_int("PS_ORDER_OUT_OF_STOCK", 0))
+    if not ctx.config_bool("PS_STOCK_MANAGEMENT", True):  # PrestaShop sells without counting: so do we
+        stock = {k: StockLevel(v.quantity, 1, v.id_stock_available) for k, v in stock.items()}
+    reserved = omap.reserved_units(conn, app.state.t)
+    return dict(matches), stock, reserved
+
+
+def gather(app: App, platform: PlatformConfig, client: MiraklClient, check_stop: Any = None) -> Gathered:
+    waiting, invalid = list_waiting(client, check_stop)
+    with app.engine.connect() as conn:
+        rows = omap.get_orders(conn, app.state.t, platform.code, [o.order_id for o in waiting])
+        todo = [o for o in waiting if (rows[o.order_id].status if o.order_id in rows else None) in DECIDABLE]
+        answered = [(o, rows[o.order_id]) for o in waiting if o.order_id in rows and o not in todo]
+        matches, stock, reserved = read_shop_figures(conn, app, platform, todo)
+    return Gathered(todo, invalid, answered, rows, matches, stock, reserved)
+
+
+def plan(g: Gathered, platform: PlatformConfig) -> list[OrderDecision]:
+    return decide(g.orders, g.stock, g.reserved, g.matches, policy_of(platform))
+
+
+def line_figures(ln: LinePlan) -> dict[str, Any]:
+    return {
+        "order_line_id": ln.order_line_id, "sku": ln.offer_sku,
+        "id_product": ln.key[0] if ln.key else None, "id_product_attribute": ln.key[1] if ln.key else None,
+        "wanted": ln.wanted, "stock": ln.stock, "reserved": ln.reserved_before, "available": ln.available,
+        "decision": ln.decision, "reason": ln.reason,
+    }
+
+
+# --- the task --------------------------------------------------------------------------------
+
+
+def run(ctx: TaskContext) -> None:
+    if not ctx.dry_run:
+        reconcile(ctx)
+    g = gather(ctx.app, ctx.platform, ctx.mirakl, ctx.check_stop)
+    for err in g.invalid:
+        ctx.report.error(err.item_ref, err.reason, code=err.code)
+    ctx.report.count("waiting", len(g.orders) + len(g.answered))
+    for o, row in g.answered:
+        ctx.report.count("already_answered")
+        ctx.report.add("already_answered", order_id=o.order_id, status=row.status)
+    decisions = plan(g, ctx.platform)
+    for i, planned in enumerate(decisions, 1):
+        ctx.check_stop()
+        ctx.progress.step("accept", i, len(decisions))
+        if ctx.dry_run:
+            _report_decision(ctx, planned)
+        else:
+            apply_one(ctx, planned, g.matches)
+    ctx.progress.done()
+
+
+def apply_one(ctx: TaskContext, planned: OrderDecision, matches: Mapping[str, SkuMatch]) -> None:
+    app, code, order = ctx.app, ctx.platform.code, planned.order
+    t, now = app.state.t, ctx.now()
+    with app.engine.begin() as conn:
+        omap.insert_order(conn, t, code, order.order_id, status=omap.SEEN, now=now, mirakl_state=order.state,
+                          mirakl_created_at=order.created_date)
+        row = omap.get_order(conn, t, code, order.order_id, for_update=True)
+        if row is None or row.status not in DECIDABLE:
+            ctx.report.count("already_answered")
+            ctx.report.add("already_answered", order_id=order.order_id, status=row.status if row else None)
+            return
+        _, stock, reserved = read_shop_figures(conn, app, ctx.platform, [order], matches)
+        [decision] = decide([order], stock, reserved, matches, policy_of(ctx.platform))
+        if decision.outcome == "leave":
+            omap.set_status(conn, t, code, order.order_id, status=omap.SEEN, now=now, expected=[omap.SEEN],
+                            mirakl_state=order.state, error_code=decision.reason, last_error=_why(decision))
+        else:
+            omap.record_decisions(conn, t, code, order.order_id, _line_rows(decision), phase="intended", now=now)
+            omap.set_status(conn, t, code, order.order_id, status=omap.ACCEPTING, now=now, expected=[omap.SEEN],
+                            mirakl_state=order.state, error_code=None, last_error=None)
+    if decision.outcome == "leave":
+        _report_decision(ctx, decision)
+        return
+    try:
+        result = ctx.mirakl.accept_order(order.order_id, decision.answers)
+    except MiraklError as exc:
+        _call_failed(ctx, decision, exc)
+        return
+    fault_point(FAULT_AFTER_OR21)
+    if result == "already_decided":
+        _already_decided(ctx, decision)
+        return
+    with app.engine.begin() as conn:
+        omap.set_decisions_phase(conn, t, code, order.order_id, phase="confirmed", now=ctx.now())
+        accepted = any(ln.decision == "accept" for ln in decision.lines)
+        omap.set_status(conn, t, code, order.order_id, status=omap.ACCEPTED if accepted else omap.REFUSED,
+                        now=ctx.now(), expected=[omap.ACCEPTING], accepted_at=ctx.now() if accepted else None)
+    _report_decision(ctx, decision)
+
+
+def _line_rows(decision: OrderDecision) -> list[omap.LineDecision]:
+    return [
+        omap.LineDecision(
+            order_line_id=ln.order_line_id, offer_sku=ln.offer_sku, quantity=ln.wanted, decision=ln.decision,
+            reason=ln.reason, units_reserved=ln.units_reserved, id_product=ln.key[0] if ln.key else None,
+            id_product_attribute=ln.key[1] if ln.key else None,
+        )
+        for ln in decision.lines
+    ]
+
+
+def _why(decision: OrderDecision) -> str:
+    parts = [f"{ln.order_line_id} {ln.offer_sku}: {ln.reason} (wanted {ln.wanted}, available {ln.available})"
+             for ln in decision.lines if ln.reason not in ("in_stock", "backorder", "order_incomplete")]
+    return "; ".join(parts) or decision.reason
+
+
+def _report_decision(ctx: TaskContext, decision: OrderDecision) -> None:
+    kind = REPORT_KINDS[decision.outcome]
+    lines = [line_figures(ln) for ln in decision.lines]
+    ctx.report.count(kind)
+    if decision.outcome == "partial":
+        ctx.report.count("partially_accepted")
+    ctx.report.add(kind, order_id=decision.order_id, outcome=decision.outcome, reasons=decision.reasons,
+                   created_date=decision.order.created_date, lines=lines)
+    log.info(LOG_EVENTS[decision.outcome], order_id=decision.order_id, outcome=decision.outcome,
+             reason=decision.reason, lines=lines, dry_run=ctx.dry_run)
+
+
+def _call_failed(ctx: TaskContext, decision: OrderDecision, exc: MiraklError) -> None:
+    """OR21 raised. Refused for sure (4xx, 429): release. Maybe applied (5xx/timeout unverified): keep."""
+    app, code, order_id, now = ctx.app, ctx.platform.code, decision.order_id, ctx.now()
+    certain = isinstance(exc, MiraklFatalError) or exc.status == 429
+    with app.engine.begin() as conn:
+        if certain:
+            omap.set_decisions_phase(conn, app.state.t, code, order_id, phase="failed", now=now)
+            omap.note_failure(conn, app.state.t, code, order_id, status=omap.SEEN, code="or21_failed",
+                              message=str(exc), now=now)
+        else:
+            omap.set_decisions_phase(conn, app.state.t, code, order_id, phase="sent", now=now)
+            omap.note_failure(conn, app.state.t, code, order_id, status=omap.ACCEPTING, code="or21_unverified",
+                              message=str(exc), now=now)
+    ctx.report.error(f"order {order_id}", str(exc), code="or21_failed" if certain else "or21_unverified",
+                     reservation_kept=not certain)
+    log.warning("order.accept_failed", order_id=order_id, error=str(exc), reservation_kept=not certain)
+    if isinstance(exc, MiraklAuthError):
+        raise exc
+
+
+def _already_decided(ctx: TaskContext, decision: OrderDecision) -> None:
+    order_id = decision.order_id
+    try:
+        current = ctx.mirakl.get_order(order_id)
+    except (MiraklError, SkippableError) as exc:
+        current = None
+        ctx.report.error(f"order {order_id}", f"already decided on Mirakl, re-read failed: {exc}",
+                         code="reread_failed")
+    if current is None:
+        return  # stays ``accepting`` (reservation kept): the next run's reconcile settles it
+    keys = {ln.order_line_id: ln.key for ln in decision.lines}
+    with ctx.app.engine.begin() as conn:
+        status = settle(conn, ctx, current, keys, {})
+    ctx.report.count("already_decided")
+    ctx.report.add("already_decided", order_id=order_id, mirakl_state=current.state, status=status)
+    log.info("order.already_decided", order_id=order_id, mirakl_state=current.state, status=status)
+
+
+# --- recording what Mirakl says --------------------------------------------------------------
+
+
+def settle(conn: Connection, ctx: TaskContext, order: MiraklOrder, keys: Mapping[str, Key | None],
+           intended: Mapping[str, tuple[str, str]]) -> str:
+    """Record ``order`` as Mirakl has it (row must be ``accepting``); returns the new map status.
+
+    Still waiting on Mirakl -> decisions ``failed``, status ``seen`` (decided again normally).
+    Otherwise each line: accepted (units reserved) unless refused/cancelled; phase ``confirmed``.
+    ``intended`` (line id -> (decision, reason)) keeps our reason where Mirakl agrees with us.
+    """
+    t, code, now = ctx.app.state.t, ctx.platform.code, ctx.now()
+    if any(ln.state == WAITING_ACCEPTANCE for ln in order.lines):
+        omap.set_decisions_phase(conn, t, code, order.order_id, phase="failed", now=now)
+        omap.set_status(conn, t, code, order.order_id, status=omap.SEEN, now=now, expected=[omap.ACCEPTING],
+                        mirakl_state=order.state)
+        return omap.SEEN
+    rows = [_line_as_mirakl_has_it(ln, keys.get(ln.order_line_id), intended.get(ln.order_line_id))
+            for ln in order.lines]
+    omap.record_decisions(conn, t, code, order.order_id, rows, phase="confirmed", now=now)
+    accepted_any = any(r.decision == "accept" for r in rows)
+    status = omap.ACCEPTED if accepted_any else (omap.CANCELLED if order.state == CANCELED else omap.REFUSED)
+    omap.set_status(conn, t, code, order.order_id, status=status, now=now, expected=[omap.ACCEPTING],
+                    mirakl_state=order.state, accepted_at=now if accepted_any else None)
+    return status
+
+
+def _line_as_mirakl_has_it(ln: OrderLine, key: Key | None, ours: tuple[str, str] | None) -> omap.LineDecision:
+    accepted = ln.state not in DEAD_LINE_STATES
+    decision = "accept" if accepted else "refuse"
+    if ours is not None and ours[0] == decision:
+        reason = ours[1]
+    else:
+        reason = DECIDED_ELSEWHERE if accepted or ln.state == REFUSED else LINE_CANCELED
+    return omap.LineDecision(
+        order_line_id=ln.order_line_id, offer_sku=ln.offer_sku, quantity=ln.quantity, decision=decision,
+        reason=reason, units_reserved=ln.quantity if accepted else 0, id_product=key[0] if key else None,
+        id_product_attribute=key[1] if key else None,
+    )
+
+
+def reconcile(ctx: TaskContext) -> None:
+    """Settle order-map rows an earlier run left ``accepting`` (see the module docstring, step 0)."""
+    app, code, t = ctx.app, ctx.platform.code, ctx.app.state.t
+    with app.engine.connect() as conn:
+        rows = omap.orders_with_status(conn, t, code, [omap.ACCEPTING])
+    if not rows:
+        return
+    found, invalid = ctx.mirakl.list_orders(order_ids=[r.mirakl_order_id for r in rows])
+    by_id = {o.order_id: o for o in found}
+    for err in invalid:
+        ctx.report.error(err.item_ref, f"cannot reconcile: {err.reason}", code=err.code)
+    for row in rows:
+        ctx.check_stop()
+        order = by_id.get(row.mirakl_order_id)
+        if order is None:
+            ctx.report.error(f"order {row.mirakl_order_id}", "answered by an earlier run but not found on Mirakl",
+                             code="reconcile_not_found")
+            continue
+        with app.engine.begin() as conn:
+            locked = omap.get_order(conn, t, code, row.mirakl_order_id, for_update=True)
+            if locked is None or locked.status != omap.ACCEPTING:
+                continue
+            ours = omap.decisions_of(conn, t, code, row.mirakl_order_id)
+            keys: dict[str, Key | None] = {
+                d["order_line_id"]: (int(d["id_product"]), int(d["id_product_attribute"] or 0))
+                for d in ours if d["id_product"] is not None
+            }
+            intended = {d["order_line_id"]: (d["decision"], d["reason"]) for d in ours}
+            status = settle(conn, ctx, order, keys, intended)
+        ctx.report.count("reconciled")
+        ctx.report.add("reconciled", order_id=row.mirakl_order_id, mirakl_state=order.state, status=status)
+        log.info("order.reconciled", order_id=row.mirakl_order_id, mirakl_state=order.state, status=status)
+
+
+__all__ = ["FAULT_AFTER_OR21", "FAULT_ENV", "Gathered", "apply_one", "gather", "line_figures", "plan",
+           "policy_of", "read_shop_figures", "reconcile", "run", "settle"]
+
