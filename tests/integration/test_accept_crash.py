@@ -1,0 +1,85 @@
+"""A process killed between OR21 and its record: the reservation holds, the re-run settles, no second OR21."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from accept_support import CODE, SIM_KEY, answers, line_rows, make_config, map_row, raw_config, reserved
+from bridge.jobs.accept import FAULT_AFTER_OR21, FAULT_ENV
+from bridge.jobs.runner import run_task
+from bridge.sandbox import MiraklSimulator
+from bridge.wiring import App
+
+pytestmark = [pytest.mark.db, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+CHILD = """
+import json, os
+from bridge.config import config_from_dict
+from bridge.jobs.runner import run_task
+from bridge.wiring import App
+cfg = config_from_dict(json.loads(os.environ["TEST_ACCEPT_CONFIG"]), os.environ)
+report = run_task(App(cfg), "accept", os.environ["TEST_ACCEPT_PLATFORM"], force=True)
+print(report.to_json())
+"""
+
+
+def run_child(shop, sim, *, fault: str | None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != FAULT_ENV}
+    env.update(PYTHONPATH=str(ROOT), TEST_MIRAKL_KEY=SIM_KEY, TEST_ACCEPT_PLATFORM=CODE,
+               TEST_ACCEPT_CONFIG=json.dumps(raw_config(shop.url, shop.prefix, {CODE: sim.url})))
+    if fault:
+        env[FAULT_ENV] = fault
+    return subprocess.run([sys.executable, "-c", CHILD], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_a_crash_after_or21_keeps_the_reservation_and_the_rerun_records_acceptance_without_resending(
+    shop,
+) -> None:
+    with MiraklSimulator(api_key=SIM_KEY, debit_after_polls=1000) as sim:
+        first = sim.add_order(skus=["MUG"], quantities=[2], created_date="2026-01-05T08:00:00Z")
+        second = sim.add_order(skus=["SOCKS"], quantities=[1], created_date="2026-01-05T09:00:00Z")
+        mug = (shop.ids.product("MUG").id_product, 0)
+
+        crashed = run_child(shop, sim, fault=FAULT_AFTER_OR21)
+
+        assert crashed.returncode == 137, crashed.stderr[-2000:]
+        assert answers(sim, first["order_id"]) == [{f"{first['order_id']}-1": True}]  # Mirakl got it
+        assert answers(sim, second["order_id"]) == []  # the process died before the next order
+        row = map_row(shop.engine, shop.prefix, first["order_id"])
+        assert row is not None and row.status == "accepting"
+        assert [ln["phase"] for ln in line_rows(shop.engine, shop.prefix, first["order_id"])] == ["intended"]
+        # between the crash and the re-run the 2 units are still counted against the stock
+        assert reserved(shop.engine, shop.prefix) == {mug: 2}
+
+        app = App(make_config(shop.url, shop.prefix, sim.url))
+        report = run_task(app, "accept", CODE, force=True)
+        app.close()
+
+        assert report.status == "ok", report.to_json()
+        assert report.counts["reconciled"] == 1
+        assert answers(sim, first["order_id"]) == [{f"{first['order_id']}-1": True}]  # still exactly one OR21
+        assert answers(sim, second["order_id"]) == [{f"{second['order_id']}-1": True}]
+        row = map_row(shop.engine, shop.prefix, first["order_id"])
+        assert row.status == "accepted"
+        assert [(ln["decision"], ln["reason"], ln["phase"], ln["units_reserved"])
+                for ln in line_rows(shop.engine, shop.prefix, first["order_id"])] == [
+            ("accept", "in_stock", "confirmed", 2)]
+        assert reserved(shop.engine, shop.prefix) == {mug: 2, (shop.ids.product("SOCKS").id_product, 0): 1}
+
+
+def test_without_the_fault_variable_the_same_child_runs_to_the_end(shop) -> None:
+    with MiraklSimulator(api_key=SIM_KEY, debit_after_polls=1000) as sim:
+        o = sim.add_order(skus=["MUG"], quantities=[1])
+        done = run_child(shop, sim, fault=None)
+        assert done.returncode == 0, done.stderr[-2000:]
+        report = json.loads(done.stdout[done.stdout.index("{\n"):])
+        assert report["counts"]["accepted"] == 1
+        assert map_row(shop.engine, shop.prefix, o["order_id"]).status == "accepted"
