@@ -334,12 +334,17 @@ def _local_date(instant: datetime | None, tz: tzinfo, *, end: bool) -> date | No
 def offer_line(
     ids: Identifiers, *, sku: str, quantity: int, price: PriceResult, rules: OfferRules, tz: tzinfo
 ) -> OfferLine | str:
-    """The line to send, or the reason it cannot be sent (price ≤ 0 or under the floor).
-
-    A time-bounded reduction becomes ``discount-price`` with its dates (shop-local days) and
-    ``price`` is then the price before reduction; any other price is sent as ``price`` alone.
-    """
+    """The line to send, or the reason it cannot be sent (price ≤ 0 or under the floor)."""
     pid, ptype = product_id_for(ids, sku, rules)
+    return make_line(sku, pid, ptype, quantity, price, rules, tz, ids.id_product, ids.id_product_attribute)
+
+
+def make_line(
+    sku: str, pid: str, ptype: str, quantity: int, price: PriceResult, rules: OfferRules, tz: tzinfo,
+    id_product: int = 0, id_product_attribute: int = 0,
+) -> OfferLine | str:
+    """A time-bounded reduction becomes ``discount-price`` with its dates (shop-local days) and
+    ``price`` is then the price before reduction; any other price is sent as ``price`` alone."""
     discount = start = end = None
     if rules.send_discounts and price.time_bounded_reduction:
         regular = platform_price(price.price_before_reduction, rules)
@@ -354,5 +359,4 @@ def offer_line(
     problem = price_problem(regular, rules) or (price_problem(discount, rules) if discount is not None else None)
     if problem:
         return problem
-    return OfferLine(sku, pid, ptype, regular, quantity, discount, start, end,
-                     ids.id_product, ids.id_product_attribute)
+    return OfferLine(sku, pid, ptype, regular, quantity, discount, start, end, id_product, id_product_attribute)

@@ -1,0 +1,141 @@
+"""Catalogue reads + offer builder on the real test shop (MariaDB): stock rows, prices, exclusions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal as D
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, update
+
+from bridge.domain.offer_builder import OfferBuilder
+from bridge.domain.offers import OfferLine, OfferRules
+from bridge.shop.catalog import excluded_products, load_pricing, shop_timezone, stream_catalog
+from bridge.shop.shop import Shop
+from bridge.testshop.products import add_specific_price, set_stock
+
+pytestmark = pytest.mark.db
+NOW = datetime.now(timezone.utc)
+
+
+def offers(db: Any, *, country: str = "FR", currency: str = "EUR", id_shop: int = 1,
+           rules: OfferRules = OfferRules(), categories: tuple[int, ...] = ()) -> tuple[dict[str, Any], list[Any]]:
+    """sku -> OfferLine for sellable rows, plus (reason, id_product, ipa) for the others."""
+    s = Shop.from_engine(db.engine, db.prefix, id_shop)
+    with s.engine.connect() as conn:
+        pricing = load_pricing(conn, s.tables, s.context, country_iso=country, currency_iso=currency, now=NOW)
+        builder = OfferBuilder(rules=rules, pricing=pricing, tz=shop_timezone(s.context), now=NOW,
+                               excluded_products=excluded_products(conn, s.tables, categories))
+        lines: dict[str, Any] = {}
+        others: list[Any] = []
+        for chunk in stream_catalog(conn, s.tables, s.context, chunk_rows=3):
+            for row in chunk:
+                out = builder.build(row)
+                if isinstance(out, OfferLine):
+                    lines.setdefault(out.sku, []).append(out)
+                else:
+                    others.append((out, row.id_product, row.id_product_attribute))
+    return lines, others
+
+
+def one(lines: dict[str, Any], sku: str) -> OfferLine:
+    (line,) = lines[sku]
+    return line
+
+
+def test_single_shop_catalogue_gives_prestashop_prices_and_stock(shop: Any) -> None:
+    lines, others = offers(shop)
+    tshirt = shop.ids.product("TSHIRT").combinations
+    # T-shirt S: 20 x 1.2 = 24 - 2.00 (tax incl, permanent) = 22.00 ; M: (20 + 2) x 1.2 = 26.40 - 2 = 24.40
+    assert [(one(lines, k).price, one(lines, k).quantity) for k in
+            ("TSHIRT-S-BLUE", "TSHIRT-S-RED", "TSHIRT-M-BLUE", "TSHIRT-M-RED")] == [
+        (D("22.00"), 5), (D("22.00"), 3), (D("24.40"), 0), (D("24.40"), 10)]
+    assert (one(lines, "TSHIRT-S-BLUE").product_id, one(lines, "TSHIRT-S-BLUE").product_id_type) == (
+        tshirt["TSHIRT-S-BLUE"].ean13, "EAN")
+    # MUG 8.25 x 1.2 = 9.90 x 0.8 = 7.92 ; SOCKS fixed 5 x 1.2 = 6.00 ; BOOK 10 x 1.055 = 10.55 (Jan 2024 over)
+    assert (one(lines, "MUG").price, one(lines, "MUG").quantity, one(lines, "MUG").discount_price) == (
+        D("7.92"), 12, None)
+    assert one(lines, "SOCKS").price == D("6.00")
+    assert one(lines, "BOOK").price == D("10.55")
+    # the two DUP products both come out (the planner refuses the duplicate)
+    assert sorted(line.id_product for line in lines["DUP"]) == sorted(
+        [shop.ids.product("DUP-1").id_product, shop.ids.product("DUP-2").id_product])
+    reasons = {(r, pid) for r, pid, _ipa in others}
+    pid = {k: shop.ids.product(k).id_product for k in ("EBOOK", "LAMP", "POSTER", "NOREF")}
+    assert reasons == {("virtual", pid["EBOOK"]), ("inactive", pid["LAMP"]),
+                       ("not_available_for_order", pid["POSTER"]), ("empty_sku", pid["NOREF"])}
+
+
+def test_second_tax_country_uses_its_own_rules(shop: Any) -> None:
+    lines, _ = offers(shop, country="DE")
+    # DE 19 %: T-shirt S 20 x 1.19 = 23.80 - 2 = 21.80 ; MUG 8.25 x 1.19 = 9.8175 x 0.8 = 7.854 -> 7.85
+    # BOOK: the reduced group has no DE rule -> 10.00
+    assert (one(lines, "TSHIRT-S-BLUE").price, one(lines, "MUG").price, one(lines, "BOOK").price) == (
+        D("21.80"), D("7.85"), D("10.00"))
+
+
+def test_other_currency_is_converted(shop: Any) -> None:
+    lines, _ = offers(shop, currency="USD")
+    # SOCKS fixed 5 (all currencies) x 1.08 = 5.40 x 1.2 = 6.48 ; BOOK 10 x 1.08 x 1.055 = 11.394 -> 11.39
+    assert (one(lines, "SOCKS").price, one(lines, "BOOK").price) == (D("6.48"), D("11.39"))
+
+
+def test_time_bounded_country_reduction_becomes_a_discount_and_priorities_pick_the_row(shop: Any) -> None:
+    ids = shop.ids
+    fr, mug, book = ids.countries["FR"], ids.product("MUG").id_product, ids.product("BOOK").id_product
+    tz_now = NOW.astimezone(shop_timezone_of(shop)).replace(tzinfo=None)
+    end = (tz_now + timedelta(days=10)).replace(hour=23, minute=59, second=59, microsecond=0)
+    with shop.engine.begin() as conn:
+        # MUG: 50 % for France until end of day +10 -> beats the all-countries 20 % (country scores 4)
+        add_specific_price(conn, ids, id_product=mug, reduction="0.5", reduction_type="percentage",
+                           from_=tz_now - timedelta(days=1), to=end, id_country=fr)
+        # BOOK: shop row 10 % vs France row 30 %; default priorities put country (4) above shop (2)
+        add_specific_price(conn, ids, id_product=book, reduction="0.1", reduction_type="percentage", id_shop=1)
+        add_specific_price(conn, ids, id_product=book, reduction="0.3", reduction_type="percentage", id_country=fr)
+    lines, _ = offers(shop)
+    mug_line = one(lines, "MUG")
+    # 9.90 before reduction, 9.90 x 0.5 = 4.95 as discount until the local end date
+    assert (mug_line.price, mug_line.discount_price, mug_line.discount_end) == (D("9.90"), D("4.95"), end.date())
+    # 10.55 x 0.7 = 7.385 -> 7.39
+    assert one(lines, "BOOK").price == D("7.39")
+    with shop.engine.begin() as conn:
+        conn.execute(insert(Shop.from_engine(shop.engine, shop.prefix, 1).tables.specific_price_priority).values(
+            id_product=book, priority="id_shop;id_country;id_currency;id_group"))
+    lines, _ = offers(shop)
+    # shop now weighs 16 > country 8: 10.55 x 0.9 = 9.495 -> 9.50
+    assert one(lines, "BOOK").price == D("9.50")
+    # in Germany the French row does not apply: 9.8175 x 0.8 -> 7.85, no discount
+    de_lines, _ = offers(shop, country="DE")
+    assert (one(de_lines, "MUG").price, one(de_lines, "MUG").discount_price) == (D("7.85"), None)
+
+
+def shop_timezone_of(shop: Any) -> Any:
+    return shop_timezone(Shop.from_engine(shop.engine, shop.prefix, 1).context)
+
+
+def test_rules_buffer_cap_exclusions_and_id_skus(shop: Any) -> None:
+    mug = shop.ids.product("MUG").id_product
+    rules = OfferRules(sku="id", stock_buffer=2, max_quantity=8, exclude_references=frozenset({"SOCKS"}))
+    lines, others = offers(shop, rules=rules, categories=(99,))
+    # MUG stock 12 - 2 = 10, capped at 8
+    assert one(lines, f"{mug}-0").quantity == 8
+    assert ("excluded_reference", shop.ids.product("SOCKS").id_product, 0) in others
+    lines, others = offers(shop, categories=(2,))  # every test product is in category 2
+    assert not lines and {r for r, *_ in others} >= {"excluded_category"}
+
+
+def test_multishop_with_shared_stock_reads_the_group_row_and_the_shop_price(multishop: Any) -> None:
+    ids = multishop.ids
+    mug = ids.product("MUG").id_product
+    with multishop.engine.begin() as conn:
+        set_stock(conn, mug, 0, 30, prefix=multishop.prefix)
+        ps = Shop.from_engine(multishop.engine, multishop.prefix, 1).tables.product_shop
+        conn.execute(update(ps).where(ps.c.id_product == mug, ps.c.id_shop == 2).values(price=D("10.00")))
+    shop1, _ = offers(multishop, id_shop=1)
+    shop2, _ = offers(multishop, id_shop=2)
+    # both shops read the shared group row (id_shop 0, group 1): 30 units
+    assert (one(shop1, "MUG").quantity, one(shop2, "MUG").quantity) == (30, 30)
+    # shop 1: 7.92 ; shop 2 own price 10 x 1.2 = 12 x 0.8 = 9.60
+    assert (one(shop1, "MUG").price, one(shop2, "MUG").price) == (D("7.92"), D("9.60"))
+    assert one(shop2, "TSHIRT-M-RED").quantity == 10
