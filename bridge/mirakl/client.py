@@ -22,7 +22,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -41,6 +41,7 @@ from bridge.mirakl.transport import AttemptFailed, Budget, classify_exception, c
 
 log = structlog.get_logger(__name__)
 
+T = TypeVar("T")
 OnRequest = Callable[[str, "int | None", float], None]
 IMPORT_MODES = ("NORMAL", "PARTIAL_UPDATE", "REPLACE")
 ORDER_IDS_PER_CALL = 100
@@ -73,7 +74,9 @@ class MiraklClient:
     ) -> None:
         parts = urlsplit(platform.api_url)
         if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS):
-            raise ConfigError([f"platforms.{platform.code}.api_url: https is required (http only for loopback)"])
+            raise ConfigError(
+                [f"platforms.{platform.code}.api_url: https is required (http only for loopback)"]
+            )
         self.platform = platform
         self.code = platform.code
         self._key = platform.api_key_value()
@@ -156,15 +159,25 @@ class MiraklClient:
                 wait = budget.next_wait(attempt, self._monotonic(), failed.retry_after_s, self._rng)
                 if wait is None:
                     raise failed.error from None
-                log.warning("mirakl.retry", platform=self.code, endpoint=code, path=path, attempt=attempt,
-                            wait_s=round(wait, 3), reason=failed.error.mirakl_message, status=failed.error.status)
+                log.warning(
+                    "mirakl.retry",
+                    platform=self.code,
+                    endpoint=code,
+                    path=path,
+                    attempt=attempt,
+                    wait_s=round(wait, 3),
+                    reason=failed.error.mirakl_message,
+                    status=failed.error.status,
+                )
                 self._sleep(wait)
 
     def _verified(self, verify: Callable[[], bool], code: str, path: str, error: MiraklError) -> bool:
         try:
             applied = verify()
         except MiraklError as exc:
-            log.warning("mirakl.write_unverified", platform=self.code, endpoint=code, path=path, error=str(exc))
+            log.warning(
+                "mirakl.write_unverified", platform=self.code, endpoint=code, path=path, error=str(exc)
+            )
             raise error from None
         log.info("mirakl.write_verified", platform=self.code, endpoint=code, path=path, applied=applied)
         return applied
@@ -185,8 +198,16 @@ class MiraklClient:
         status: int | None = None
         try:
             response = self._session.request(
-                method, self._base + path, params=self._params(params), json=json_body, files=files, data=data,
-                headers=self._headers(), timeout=self._timeout, verify=self._verify, allow_redirects=False,
+                method,
+                self._base + path,
+                params=self._params(params),
+                json=json_body,
+                files=files,
+                data=data,
+                headers=self._headers(),
+                timeout=self._timeout,
+                verify=self._verify,
+                allow_redirects=False,
             )
             status = response.status_code
         except requests.RequestException as exc:
@@ -202,16 +223,38 @@ class MiraklClient:
         try:
             return parsing.loads(response.content)
         except ValueError:
-            error = MiraklRetriableError("malformed or truncated JSON in a 2xx answer", platform=self.code,
-                                         endpoint=code, status=status, body_excerpt=response.text[:200])
+            error = MiraklRetriableError(
+                "malformed or truncated JSON in a 2xx answer",
+                platform=self.code,
+                endpoint=code,
+                status=status,
+                body_excerpt=response.text[:200],
+            )
             raise AttemptFailed(error, ambiguous=True) from None
 
-    def _record(self, method: str, path: str, code: str, attempt: int, status: int | None, started: float,
-                error: str = "") -> None:
+    def _record(
+        self,
+        method: str,
+        path: str,
+        code: str,
+        attempt: int,
+        status: int | None,
+        started: float,
+        error: str = "",
+    ) -> None:
         duration = max(0.0, self._monotonic() - started)
         level = log.info if status is not None and status < 400 else log.warning
-        level("mirakl.request", platform=self.code, method=method, endpoint=code, path=path, status=status,
-              duration_ms=round(duration * 1000, 1), attempt=attempt, **({"error": error} if error else {}))
+        level(
+            "mirakl.request",
+            platform=self.code,
+            method=method,
+            endpoint=code,
+            path=path,
+            status=status,
+            duration_ms=round(duration * 1000, 1),
+            attempt=attempt,
+            **({"error": error} if error else {}),
+        )
         if self._on_request is not None:
             self._on_request(code, status, duration)
 
@@ -229,7 +272,7 @@ class MiraklClient:
         payload = self._request("GET", "/api/shipping/carriers", code="SH21")
         return self._shape(lambda: parsing.parse_carriers(payload), "SH21")
 
-    def _shape(self, parse: Callable[[], Any], code: str) -> Any:
+    def _shape(self, parse: Callable[[], T], code: str) -> T:
         try:
             return parse()
         except parsing.PayloadError as exc:
@@ -237,23 +280,32 @@ class MiraklClient:
 
     # --- offers and stock imports ----------------------------------------------------------------
 
-    def import_offers(self, csv_text: str, *, import_mode: str = "NORMAL", allow_replace: bool = False) -> str:
+    def import_offers(
+        self, csv_text: str, *, import_mode: str = "NORMAL", allow_replace: bool = False
+    ) -> str:
         """OF01: upload an offer file; returns the import id. Never resent after an ambiguous failure."""
         if import_mode not in IMPORT_MODES:
             raise ValueError(f"import_mode must be one of {IMPORT_MODES}")
         if import_mode == "REPLACE" and not allow_replace:
             raise ValueError("REPLACE deletes every offer missing from the file; pass allow_replace=True")
         files = {"file": ("offers.csv", csv_text.encode("utf-8"), "text/csv")}
-        payload = self._request("POST", "/api/offers/imports", code="OF01", files=files,
-                                data={"import_mode": import_mode}, write=True)
+        payload = self._request(
+            "POST",
+            "/api/offers/imports",
+            code="OF01",
+            files=files,
+            data={"import_mode": import_mode},
+            write=True,
+        )
         return self._import_id(payload, "OF01")
 
     def _import_id(self, payload: Any, code: str) -> str:
         try:
             return parsing.parse_import_id(payload)
         except parsing.PayloadError as exc:
-            raise MiraklRetriableError(f"upload answer unreadable, outcome unknown: {exc}", platform=self.code,
-                                       endpoint=code) from None
+            raise MiraklRetriableError(
+                f"upload answer unreadable, outcome unknown: {exc}", platform=self.code, endpoint=code
+            ) from None
 
     def offer_import_status(self, import_id: str | int) -> OfferImportStatus:
         """OF02."""
@@ -311,8 +363,9 @@ class MiraklClient:
 
     def _paginate(self, params: dict[str, str], page_size: int) -> Iterator[OrderPage]:
         def fetch(offset: int, size: int) -> tuple[list[Any], int | None]:
-            payload = self._request("GET", "/api/orders", code="OR11",
-                                    params={**params, "max": str(size), "offset": str(offset)})
+            payload = self._request(
+                "GET", "/api/orders", code="OR11", params={**params, "max": str(size), "offset": str(offset)}
+            )
             try:
                 return parsing.orders_payload(payload)
             except parsing.PayloadError as exc:
@@ -351,15 +404,24 @@ class MiraklClient:
         """OR21: accept (True) / refuse (False) each line. Returns "done" or "already_decided"."""
         if not decisions:
             raise ValueError("decisions must name at least one order line")
-        body = {"order_lines": [{"accepted": bool(ok), "id": str(line_id)} for line_id, ok in decisions.items()]}
+        body = {
+            "order_lines": [{"accepted": bool(ok), "id": str(line_id)} for line_id, ok in decisions.items()]
+        }
 
         def decided() -> bool:
             order = self.get_order(order_id)
             return order is not None and all(line.state != WAITING_ACCEPTANCE for line in order.lines)
 
         try:
-            self._request("PUT", self._order_path(order_id, "accept"), code="OR21", json_body=body,
-                          expect="none", write=True, verify=decided)
+            self._request(
+                "PUT",
+                self._order_path(order_id, "accept"),
+                code="OR21",
+                json_body=body,
+                expect="none",
+                write=True,
+                verify=decided,
+            )
         except MiraklFatalError as exc:
             if exc.status == 400 and decided():
                 log.info("mirakl.already_decided", platform=self.code, order_id=order_id)
@@ -377,18 +439,33 @@ class MiraklClient:
         tracking_number: str | None = None,
     ) -> str:
         """OR23: carrier + tracking (flat JSON body). Returns "done"."""
-        fields = {"carrier_code": carrier_code, "carrier_name": carrier_name, "carrier_url": carrier_url,
-                  "tracking_number": tracking_number}
+        fields = {
+            "carrier_code": carrier_code,
+            "carrier_name": carrier_name,
+            "carrier_url": carrier_url,
+            "tracking_number": tracking_number,
+        }
         body = {k: v for k, v in fields.items() if v is not None}
         if "carrier_code" not in body and "carrier_name" not in body:
             raise ValueError("carrier_code (registered carrier) or carrier_name (other carrier) is required")
 
         def stored() -> bool:
             order = self.get_order(order_id)
-            return order is not None and tracking_number is not None and order.shipping_tracking == tracking_number
+            return (
+                order is not None
+                and tracking_number is not None
+                and order.shipping_tracking == tracking_number
+            )
 
-        self._request("PUT", self._order_path(order_id, "tracking"), code="OR23", json_body=body,
-                      expect="none", write=True, verify=stored)
+        self._request(
+            "PUT",
+            self._order_path(order_id, "tracking"),
+            code="OR23",
+            json_body=body,
+            expect="none",
+            write=True,
+            verify=stored,
+        )
         return "done"
 
     def ship_order(self, order_id: str) -> str:
@@ -399,8 +476,14 @@ class MiraklClient:
             return order is not None and order.state in SHIPPED_OR_LATER
 
         try:
-            self._request("PUT", self._order_path(order_id, "ship"), code="OR24", expect="none", write=True,
-                          verify=shipped)
+            self._request(
+                "PUT",
+                self._order_path(order_id, "ship"),
+                code="OR24",
+                expect="none",
+                write=True,
+                verify=shipped,
+            )
         except MiraklFatalError as exc:
             if exc.status == 400 and "current status is" in exc.mirakl_message.lower() and shipped():
                 log.info("mirakl.already_shipped", platform=self.code, order_id=order_id)

@@ -39,7 +39,9 @@ def cell(value: object) -> str:
 def write_csv(header: Sequence[str], rows: Iterable[Mapping[str, object]]) -> str:
     """A Mirakl import file; keys missing from a row are written as empty cells."""
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=DELIMITER, quotechar=QUOTECHAR, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    writer = csv.writer(
+        out, delimiter=DELIMITER, quotechar=QUOTECHAR, quoting=csv.QUOTE_ALL, lineterminator="\n"
+    )
     writer.writerow(header)
     for row in rows:
         writer.writerow([cell(row.get(col)) for col in header])

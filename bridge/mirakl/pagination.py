@@ -37,25 +37,31 @@ def iter_offset_pages(
         raise ValueError("page_size must be between 1 and 100")
     offset, pages = 0, 0
     previous_ids: list[str] | None = None
+    first_total: int | None = None
     while True:
         items, total = fetch(offset, page_size)
         pages += 1
-        max_pages = total // page_size + 2 if total is not None else MAX_PAGES_WITHOUT_TOTAL
+        if first_total is None:
+            first_total = total
+        # measured against the first total_count: a server whose count keeps growing still stops
+        max_pages = first_total // page_size + 2 if first_total is not None else MAX_PAGES_WITHOUT_TOTAL
 
-        def loop(reason: str) -> MiraklRetriableError:
-            return MiraklRetriableError(
-                f"pagination loop ({reason}) at offset {offset}", endpoint=endpoint, platform=platform
-            )
-
-        if not items and total is not None and offset < total:
-            raise loop(f"empty page before total_count {total}")
+        problem = ""
         ids = _ids(items, id_key)
-        if items and previous_ids is not None and ids == previous_ids:
-            raise loop("page repeats the previous page")
-        if pages > max_pages:
-            raise loop(f"more than {max_pages} pages for total_count {total}")
+        if not items and total is not None and offset < total:
+            problem = f"empty page before total_count {total}"
+        elif items and previous_ids is not None and ids == previous_ids:
+            problem = "page repeats the previous page"
+        elif pages > max_pages:
+            problem = f"more than {max_pages} pages for total_count {first_total}"
+        if problem:
+            raise MiraklRetriableError(
+                f"pagination loop ({problem}) at offset {offset}", endpoint=endpoint, platform=platform
+            )
         if items or offset == 0:
-            yield RawPage(items=items, offset=offset, total_count=total if total is not None else offset + len(items))
+            yield RawPage(
+                items=items, offset=offset, total_count=total if total is not None else offset + len(items)
+            )
         offset += len(items)
         previous_ids = ids
         if not items or (total is not None and offset >= total) or (total is None and len(items) < page_size):

@@ -144,8 +144,20 @@ def _address(value: object, name: str) -> Address | None:
     if not isinstance(value, Mapping):
         raise PayloadError(f"{name} is not an object")
     fields = (
-        "firstname", "lastname", "company", "street_1", "street_2", "zip_code", "city", "state",
-        "country", "country_iso_code", "phone", "phone_secondary", "additional_info", "civility",
+        "firstname",
+        "lastname",
+        "company",
+        "street_1",
+        "street_2",
+        "zip_code",
+        "city",
+        "state",
+        "country",
+        "country_iso_code",
+        "phone",
+        "phone_secondary",
+        "additional_info",
+        "civility",
     )
     return Address(**{f: text(value.get(f)) for f in fields})
 
@@ -192,7 +204,9 @@ def parse_line(raw: object, index: int, order_state: str) -> OrderLine:
         total_price=money(raw.get("total_price"), f"{where}total_price"),
         taxes=_taxes(raw.get("taxes"), f"{where}taxes"),
         shipping_taxes=_taxes(raw.get("shipping_taxes"), f"{where}shipping_taxes"),
-        order_line_index=line_index if isinstance(line_index, int) and not isinstance(line_index, bool) else 0,
+        order_line_index=line_index
+        if isinstance(line_index, int) and not isinstance(line_index, bool)
+        else 0,
         offer_id=text(raw.get("offer_id")),
         product_sku=text(raw.get("product_sku")),
         product_title=text(raw.get("product_title")),

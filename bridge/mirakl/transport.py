@@ -51,14 +51,16 @@ class Budget:
     max_retry_s: float
     started: float
 
-    def next_wait(self, attempt: int, now: float, retry_after_s: float | None, rng: Callable[[], float]) -> float | None:
+    def next_wait(
+        self, attempt: int, now: float, retry_after_s: float | None, rng: Callable[[], float]
+    ) -> float | None:
         """Seconds to wait before attempt ``attempt + 1``, or None when the budget is spent."""
         remaining = self.max_retry_s - (now - self.started)
         if attempt >= self.max_attempts or remaining <= 0:
             return None
         if retry_after_s is not None:
             return max(0.0, min(retry_after_s, remaining))
-        backoff = min(BACKOFF_BASE_S * 2 ** (attempt - 1), BACKOFF_CAP_S) * (0.5 + 0.5 * rng())
+        backoff = min(BACKOFF_BASE_S * 2.0 ** (attempt - 1), BACKOFF_CAP_S) * (0.5 + 0.5 * rng())
         return min(backoff, remaining)
 
 
@@ -88,12 +90,17 @@ def classify_status(response: requests.Response, *, platform: str, endpoint: str
     """A non-2xx response as the error it means (the caller decides whether to retry)."""
     status = response.status_code
     message = mirakl_message(response)
-    kw: dict[str, Any] = {"platform": platform, "endpoint": endpoint, "status": status,
-                          "body_excerpt": scrub(response.text[:500])}
+    kw: dict[str, Any] = {
+        "platform": platform,
+        "endpoint": endpoint,
+        "status": status,
+        "body_excerpt": scrub(response.text[:500]),
+    }
     if status == 429:
         wait = retry_after_seconds(response)
-        return AttemptFailed(MiraklRetriableError(message, retry_after_s=wait, **kw), ambiguous=False,
-                             retry_after_s=wait)
+        return AttemptFailed(
+            MiraklRetriableError(message, retry_after_s=wait, **kw), ambiguous=False, retry_after_s=wait
+        )
     if status >= 500:
         return AttemptFailed(MiraklRetriableError(message, **kw), ambiguous=True)
     if status in (401, 403):

@@ -24,8 +24,14 @@ def main(argv: list[str] | None = None) -> int:
         stop.set()
 
     signal.signal(signal.SIGTERM, _stop)
-    serve(host=args.host, port=args.port, api_key=args.api_key, orders_file=args.orders, stop_event=stop,
-          demo_orders=args.demo_orders)
+    serve(
+        host=args.host,
+        port=args.port,
+        api_key=args.api_key,
+        orders_file=args.orders,
+        stop_event=stop,
+        demo_orders=args.demo_orders,
+    )
     return 0
 
 

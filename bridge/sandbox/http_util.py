@@ -48,7 +48,11 @@ def route(method: str, path: str) -> tuple[str, str, dict[str, str]]:
 
 def _default(value: object) -> Any:
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent == 0 else float(value)
+        return (
+            int(value)
+            if value == value.to_integral_value() and value.as_tuple().exponent == 0
+            else float(value)
+        )
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
@@ -80,6 +84,9 @@ def parse_multipart(content_type: str, body: bytes) -> dict[str, FormPart]:
         if not isinstance(name, str):
             continue
         payload = part.get_payload(decode=True)
-        parts[name] = FormPart(part.get_filename(), payload if isinstance(payload, bytes) else b"",
-                               {k: str(v) for k, v in part.items()})
+        parts[name] = FormPart(
+            part.get_filename(),
+            payload if isinstance(payload, bytes) else b"",
+            {k: str(v) for k, v in part.items()},
+        )
     return parts

@@ -32,12 +32,24 @@ from bridge.sandbox.sim_offers import OfferBook
 from bridge.sandbox.sim_orders import OrderBook, SimError
 
 DEFAULT_CARRIERS: tuple[dict[str, Any], ...] = (
-    {"code": "CHRONOPOST", "label": "Chronopost", "standard_code": "CHRONOPOST",
-     "tracking_url": "https://www.chronopost.fr/tracking-no-cms/suivi-page?listeNumerosLT={trackingId}"},
-    {"code": "COLISSIMO", "label": "Colissimo", "standard_code": "COLISSIMO",
-     "tracking_url": "https://www.laposte.fr/outils/suivre-vos-envois?code={trackingId}"},
-    {"code": "DHL", "label": "DHL Express", "standard_code": "DHL",
-     "tracking_url": "https://www.dhl.com/fr-fr/home/suivi.html?tracking-id={trackingId}"},
+    {
+        "code": "CHRONOPOST",
+        "label": "Chronopost",
+        "standard_code": "CHRONOPOST",
+        "tracking_url": "https://www.chronopost.fr/tracking-no-cms/suivi-page?listeNumerosLT={trackingId}",
+    },
+    {
+        "code": "COLISSIMO",
+        "label": "Colissimo",
+        "standard_code": "COLISSIMO",
+        "tracking_url": "https://www.laposte.fr/outils/suivre-vos-envois?code={trackingId}",
+    },
+    {
+        "code": "DHL",
+        "label": "DHL Express",
+        "standard_code": "DHL",
+        "tracking_url": "https://www.dhl.com/fr-fr/home/suivi.html?tracking-id={trackingId}",
+    },
 )
 
 
@@ -109,7 +121,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.connections.discard(self.connection)
         super().finish()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     def _serve(self) -> None:
@@ -175,8 +187,9 @@ class MiraklSimulator:
             return self
         self._stopping.clear()
         self._server = _Server((self._host, self._port), self)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="mirakl-sim", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="mirakl-sim", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -235,8 +248,16 @@ class MiraklSimulator:
             self._order_seq += 1
             rng = random.Random(seed if seed is not None else 1_000_003 * self._order_seq)
             now = self.clock()
-            order = generate_order(rng, list(skus), state=state, currency=currency, n_lines=len(skus),
-                                   created=now - timedelta(hours=1), prices=prices, quantities=quantities)
+            order = generate_order(
+                rng,
+                list(skus),
+                state=state,
+                currency=currency,
+                n_lines=len(skus),
+                created=now - timedelta(hours=1),
+                prices=prices,
+                quantities=quantities,
+            )
             order["last_updated_date"] = iso(now)
             order.update(overrides)
             for i, line in enumerate(order["order_lines"], start=1):
@@ -279,9 +300,17 @@ class MiraklSimulator:
 
     # --- faults ------------------------------------------------------------------------------------------
 
-    def fail_next(self, n: int = 1, status: int = 500, retry_after: float | None = None,
-                  endpoint: str | None = None, message: str = "") -> None:
-        self._faults.add(F.Fault(F.STATUS, n, endpoint, status=status, retry_after=retry_after, message=message))
+    def fail_next(
+        self,
+        n: int = 1,
+        status: int = 500,
+        retry_after: float | None = None,
+        endpoint: str | None = None,
+        message: str = "",
+    ) -> None:
+        self._faults.add(
+            F.Fault(F.STATUS, n, endpoint, status=status, retry_after=retry_after, message=message)
+        )
 
     def slow_next(self, n: int = 1, delay_s: float = 1.0, endpoint: str | None = None) -> None:
         self._faults.add(F.Fault(F.SLOW, n, endpoint, delay_s=delay_s))
@@ -361,8 +390,9 @@ class MiraklSimulator:
             record = SimRequest(method, parts.path, query, kept, body, code, authorized)
             self._requests.append(record)
         if answer is None:
-            answer = self._dispatch(code, name, {k: unquote(v) for k, v in params.items()}, query, headers,
-                                    body, authorized)
+            answer = self._dispatch(
+                code, name, {k: unquote(v) for k, v in params.items()}, query, headers, body, authorized
+            )
         with self._lock:
             for i, seen in enumerate(self._requests):
                 if seen is record:
@@ -370,8 +400,16 @@ class MiraklSimulator:
                     break
         return answer
 
-    def _dispatch(self, code: str, name: str, params: dict[str, str], query: dict[str, str],
-                  headers: dict[str, str], body: bytes, authorized: bool) -> _Answer:
+    def _dispatch(
+        self,
+        code: str,
+        name: str,
+        params: dict[str, str],
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: bytes,
+        authorized: bool,
+    ) -> _Answer:
         if not authorized:
             return _Answer(401, error_body(401, "Unauthorized"))
         if self.shop_id is not None and "shop_id" in query and query["shop_id"] != str(self.shop_id):
@@ -389,7 +427,7 @@ class MiraklSimulator:
                 answer = getattr(self, f"_ep_{name}")(params, query, headers, body)
         except SimError as exc:
             return _Answer(exc.status, error_body(exc.status, exc.message))
-        except Exception as exc:  # a simulator bug must show up as a 500, not a hung client
+        except Exception as exc:  # noqa: BLE001 - a simulator bug must show up as a 500, not a hung client
             self.internal_errors.append(f"{code}: {type(exc).__name__}: {exc}")
             return _Answer(500, error_body(500, "simulator internal error"))
         return self._mangle(code, answer)
@@ -399,9 +437,13 @@ class MiraklSimulator:
         if after is not None:
             return _Answer(after.status, error_body(after.status, "Internal Server Error"))
         if self._faults.take(F.TRUNCATE, code) is not None:
-            return _Answer(answer.status if answer.status != 204 else 200, answer.body[: max(1, len(answer.body) // 2)])
+            return _Answer(
+                answer.status if answer.status != 204 else 200, answer.body[: max(1, len(answer.body) // 2)]
+            )
         if self._faults.take(F.MALFORMED, code) is not None:
-            return _Answer(answer.status if answer.status != 204 else 200, b"<html><body>Bad Gateway</body></html>")
+            return _Answer(
+                answer.status if answer.status != 204 else 200, b"<html><body>Bad Gateway</body></html>"
+            )
         return answer
 
     # --- endpoints (called under the lock) --------------------------------------------------------------
@@ -410,8 +452,17 @@ class MiraklSimulator:
         return _Answer(status, to_json(obj))
 
     def _ep_account(self, *_: Any) -> _Answer:
-        return self._json(200, {"shop_id": self.shop_id or 2001, "shop_name": "Boutique Sandbox", "shop_state": "OPEN",
-                                "currency_iso_code": "EUR", "is_professional": True, "channels": []})
+        return self._json(
+            200,
+            {
+                "shop_id": self.shop_id or 2001,
+                "shop_name": "Boutique Sandbox",
+                "shop_state": "OPEN",
+                "currency_iso_code": "EUR",
+                "is_professional": True,
+                "channels": [],
+            },
+        )
 
     def _ep_version(self, *_: Any) -> _Answer:
         return self._json(200, {"version": "3.210"})
@@ -497,4 +548,6 @@ class MiraklSimulator:
         return _Answer(204)
 
     def _ep_carriers(self, *_: Any) -> _Answer:
-        return self._json(200, {"carriers": sorted(self._orders.carriers, key=lambda c: str(c.get("label", "")))})
+        return self._json(
+            200, {"carriers": sorted(self._orders.carriers, key=lambda c: str(c.get("label", "")))}
+        )

@@ -20,8 +20,15 @@ from typing import Any
 
 CENT = Decimal("0.01")
 DEFAULT_START = datetime(2025, 6, 2, 8, 0, tzinfo=timezone.utc)
-ACCEPTED_LINE_STATES = ("WAITING_DEBIT", "WAITING_DEBIT_PAYMENT", "SHIPPING", "SHIPPED", "TO_COLLECT", "RECEIVED",
-                        "CLOSED")
+ACCEPTED_LINE_STATES = (
+    "WAITING_DEBIT",
+    "WAITING_DEBIT_PAYMENT",
+    "SHIPPING",
+    "SHIPPED",
+    "TO_COLLECT",
+    "RECEIVED",
+    "CLOSED",
+)
 
 # alpha-3 code -> (country label, VAT rate %, zip pattern, cities)
 COUNTRIES: dict[str, tuple[str, Decimal, str, tuple[str, ...]]] = {
@@ -31,12 +38,45 @@ COUNTRIES: dict[str, tuple[str, Decimal, str, tuple[str, ...]]] = {
     "ESP": ("España", Decimal("21"), "#####", ("A Coruña", "Málaga", "Cádiz")),
     "ITA": ("Italia", Decimal("22"), "#####", ("Forlì", "Cantù", "Roma")),
 }
-FIRSTNAMES = ("Léa", "Zoë", "François", "Anaïs", "Jürgen", "Íñigo", "Chloé 🌸", "Noël", "Renée", "Björn", "Marie-Ève")
-LASTNAMES = ("Dubois", "Müller", "Lefèvre", "García Núñez", "O'Brien", "D\\Angelo", "Nguyễn", "Østergård", "Martin")
-STREETS = ("rue des Tanneurs", "avenue Jean-Jaurès", "Hauptstraße", "calle de Alcalá", "via dei Mille",
-           "chemin du Moulin à Vent")
-TITLES = ("Mug en céramique 35 cl", "Théière en fonte 0,8 L", "Plaid en laine 130×170", "Café en grains 1 kg 🌍",
-          "Coffret « Découverte »")
+FIRSTNAMES = (
+    "Léa",
+    "Zoë",
+    "François",
+    "Anaïs",
+    "Jürgen",
+    "Íñigo",
+    "Chloé 🌸",
+    "Noël",
+    "Renée",
+    "Björn",
+    "Marie-Ève",
+)
+LASTNAMES = (
+    "Dubois",
+    "Müller",
+    "Lefèvre",
+    "García Núñez",
+    "O'Brien",
+    "D\\Angelo",
+    "Nguyễn",
+    "Østergård",
+    "Martin",
+)
+STREETS = (
+    "rue des Tanneurs",
+    "avenue Jean-Jaurès",
+    "Hauptstraße",
+    "calle de Alcalá",
+    "via dei Mille",
+    "chemin du Moulin à Vent",
+)
+TITLES = (
+    "Mug en céramique 35 cl",
+    "Théière en fonte 0,8 L",
+    "Plaid en laine 130×170",
+    "Café en grains 1 kg 🌍",
+    "Coffret « Découverte »",
+)
 
 
 def _money(value: Decimal) -> Decimal:
@@ -73,7 +113,9 @@ def _address(rng: random.Random, first: str, last: str, iso3: str, *, shipping: 
         "country_iso_code": iso3,
         "firstname": first,
         "lastname": last,
-        "phone": None if rng.random() < 0.2 else f"+33 6 {rng.randint(10, 99)} {rng.randint(10, 99)} 00 0{rng.randint(0, 9)}",
+        "phone": None
+        if rng.random() < 0.2
+        else f"+33 6 {rng.randint(10, 99)} {rng.randint(10, 99)} 00 0{rng.randint(0, 9)}",
         "phone_secondary": None,
         "state": None,
         "street_1": street,
@@ -88,11 +130,29 @@ def _address(rng: random.Random, first: str, last: str, iso3: str, *, shipping: 
 def _taxes(amount: Decimal, rate: Decimal, iso3: str) -> list[dict[str, Any]]:
     if amount == 0:
         return []
-    return [{"code": f"TVA_{iso3[:2]}_{rate}", "amount": _included_tax(amount, rate), "rate": rate.quantize(Decimal("0.1"))}]
+    return [
+        {
+            "code": f"TVA_{iso3[:2]}_{rate}",
+            "amount": _included_tax(amount, rate),
+            "rate": rate.quantize(Decimal("0.1")),
+        }
+    ]
 
 
-def _line(rng: random.Random, order_id: str, index: int, sku: str, qty: int, unit: Decimal, shipping: Decimal,
-          rate: Decimal, iso3: str, state: str, created: str, debited: str | None) -> dict[str, Any]:
+def _line(
+    rng: random.Random,
+    order_id: str,
+    index: int,
+    sku: str,
+    qty: int,
+    unit: Decimal,
+    shipping: Decimal,
+    rate: Decimal,
+    iso3: str,
+    state: str,
+    created: str,
+    debited: str | None,
+) -> dict[str, Any]:
     price = _money(unit * qty)
     commission = _money(price * Decimal("0.12"))
     commission_tax = _money(commission * Decimal("0.2"))
@@ -163,7 +223,9 @@ def generate_order(
         unit = prices[sku] if prices and sku in prices else _money(Decimal(rng.randint(299, 14999)) / 100)
         qty = quantities[i - 1] if quantities is not None and i <= len(quantities) else rng.randint(1, 3)
         shipping = shipping_total if i == 1 else Decimal("0.00")
-        lines.append(_line(rng, order_id, i, sku, qty, unit, shipping, rate, iso3, state, iso(created), debited))
+        lines.append(
+            _line(rng, order_id, i, sku, qty, unit, shipping, rate, iso3, state, iso(created), debited)
+        )
     for line in lines:
         line["last_updated_date"] = iso(updated)
     price = sum((line["price"] for line in lines), Decimal("0"))
@@ -247,8 +309,12 @@ def generate_orders(
     for i in range(n):
         while True:
             order = generate_order(
-                rng, skus, state=state, currency=rng.choice(tuple(currencies)),
-                n_lines=min(len(skus), rng.randint(lines[0], lines[1])), created=start + timedelta(minutes=7 * i),
+                rng,
+                skus,
+                state=state,
+                currency=rng.choice(tuple(currencies)),
+                n_lines=min(len(skus), rng.randint(lines[0], lines[1])),
+                created=start + timedelta(minutes=7 * i),
                 prices=prices,
             )
             if order["order_id"] not in seen:

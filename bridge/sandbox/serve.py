@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bridge.sandbox.http_util import to_json
 from bridge.sandbox.mirakl_sim import MiraklSimulator
 from bridge.sandbox.orders_gen import generate_orders
 
@@ -19,8 +20,13 @@ def load_orders(path: str | Path) -> list[dict[str, Any]]:
     data = json.loads(Path(path).read_text(encoding="utf-8"), parse_float=Decimal)
     orders = data.get("orders") if isinstance(data, dict) else data
     if not isinstance(orders, list) or not all(isinstance(o, dict) for o in orders):
-        raise ValueError(f"{path}: expected {{\"orders\": [...]}} or a list of order objects")
+        raise ValueError(f'{path}: expected {{"orders": [...]}} or a list of order objects')
     return orders
+
+
+def dump_orders(orders: list[dict[str, Any]], path: str | Path) -> None:
+    """Write orders as ``{"orders": [...]}`` with amounts as JSON numbers (for ``--orders``)."""
+    Path(path).write_bytes(to_json({"orders": orders, "total_count": len(orders)}))
 
 
 def serve(

@@ -87,7 +87,9 @@ class OfferBook:
         if action not in ("", "update", "delete"):
             return f"Invalid value for update-delete: {row['update-delete']}"
         if action == "delete":
-            return "" if sku in self.offers else f"The offer with sku {sku} does not exist and cannot be deleted"
+            return (
+                "" if sku in self.offers else f"The offer with sku {sku} does not exist and cannot be deleted"
+            )
         creating = sku not in self.offers
         if creating:
             product_id = row.get("product-id", "").strip()
@@ -125,7 +127,9 @@ class OfferBook:
             seen: set[str] = set()
             for line_no, cells in rows:
                 if len(cells) != len(header):
-                    imp.rejected.append((line_no, cells, f"The line has {len(cells)} columns, the header {len(header)}"))
+                    imp.rejected.append(
+                        (line_no, cells, f"The line has {len(cells)} columns, the header {len(header)}")
+                    )
                     continue
                 row = dict(zip(header, cells))
                 message = self.check_offer_line(row, seen)
@@ -254,13 +258,15 @@ class OfferBook:
             "lines_in_error": errors,
         }
         if imp.kind == "OF01":
-            body.update({
-                "reason_status": imp.reason_status or None,
-                "mode": imp.mode,
-                "lines_read": imp.lines_read if done else 0,
-                "lines_in_pending": 0,
-                "offer_inserted": 0,
-                "offer_updated": 0,
-                "offer_deleted": 0,
-            })
+            body.update(
+                {
+                    "reason_status": imp.reason_status or None,
+                    "mode": imp.mode,
+                    "lines_read": imp.lines_read if done else 0,
+                    "lines_in_pending": 0,
+                    "offer_inserted": 0,
+                    "offer_updated": 0,
+                    "offer_deleted": 0,
+                }
+            )
         return body

@@ -8,6 +8,7 @@ Not thread-safe by itself: the simulator calls it under its lock.
 from __future__ import annotations
 
 import copy
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -116,11 +117,19 @@ class OrderBook:
         if line is None:
             raise ValueError(f"order {order_id} has no line {line_id}")
         line["order_line_state"] = "CANCELED"
-        line["cancelations"] = [*line.get("cancelations", []), {
-            "id": f"C-{line_id}", "amount": line.get("price"), "quantity": line.get("quantity"),
-            "reason_code": reason_code, "shipping_amount": line.get("shipping_price"), "taxes": [],
-            "shipping_taxes": [], "created_date": iso(self.clock()),
-        }]
+        line["cancelations"] = [
+            *line.get("cancelations", []),
+            {
+                "id": f"C-{line_id}",
+                "amount": line.get("price"),
+                "quantity": line.get("quantity"),
+                "reason_code": reason_code,
+                "shipping_amount": line.get("shipping_price"),
+                "taxes": [],
+                "shipping_taxes": [],
+                "created_date": iso(self.clock()),
+            },
+        ]
         self._settle(order)
         self._bump(order)
 
@@ -170,15 +179,18 @@ class OrderBook:
         states = [s for s in query.get("order_state_codes", "").split(",") if s]
         if states:
             selected = [o for o in selected if o.get("order_state") in states]
-        for param, key, keep in (("start_update_date", "last_updated_date", lambda a, b: a >= b),
-                                 ("end_update_date", "last_updated_date", lambda a, b: a <= b),
-                                 ("start_date", "created_date", lambda a, b: a >= b),
-                                 ("end_date", "created_date", lambda a, b: a <= b)):
+        for param, key, keep in (
+            ("start_update_date", "last_updated_date", operator.ge),
+            ("end_update_date", "last_updated_date", operator.le),
+            ("start_date", "created_date", operator.ge),
+            ("end_date", "created_date", operator.le),
+        ):
             if param in query:
                 limit = self._query_date(query[param], param)
                 selected = [o for o in selected if keep(_date_of(o, key), limit)]
-        selected.sort(key=lambda o: (_date_of(o, "created_date"), o["order_id"]),
-                      reverse=query.get("order") == "desc")
+        selected.sort(
+            key=lambda o: (_date_of(o, "created_date"), o["order_id"]), reverse=query.get("order") == "desc"
+        )
         size, offset = self._int(query, "max", DEFAULT_PAGE), self._int(query, "offset", 0)
         if size > MAX_PAGE or size < 1:
             raise SimError(400, "Parameter 'max' must be between 1 and 100")
@@ -215,13 +227,17 @@ class OrderBook:
             for line in out["order_lines"]:
                 qty = int(line.get("quantity") or 1)
                 line["price"] = _dec(line.get("price")) + sign * _tax_sum(line.get("taxes"))
-                line["shipping_price"] = _dec(line.get("shipping_price")) + sign * _tax_sum(line.get("shipping_taxes"))
+                line["shipping_price"] = _dec(line.get("shipping_price")) + sign * _tax_sum(
+                    line.get("shipping_taxes")
+                )
                 unit = (line["price"] / qty).quantize(CENT, rounding=ROUND_HALF_UP)
                 line["price_unit"] = unit
                 line["origin_unit_price"] = unit
                 line["total_price"] = line["price"] + line["shipping_price"]
             out["order_tax_mode"] = tax_mode
-        live = [ln for ln in out["order_lines"] if ln.get("order_line_state") not in DEAD] or out["order_lines"]
+        live = [ln for ln in out["order_lines"] if ln.get("order_line_state") not in DEAD] or out[
+            "order_lines"
+        ]
         out["price"] = sum((_dec(ln.get("price")) for ln in live), Decimal("0"))
         out["shipping_price"] = sum((_dec(ln.get("shipping_price")) for ln in live), Decimal("0"))
         out["total_price"] = out["price"] + out["shipping_price"]
@@ -234,20 +250,34 @@ class OrderBook:
 
     def accept(self, order_id: str, body: object) -> None:
         order = self._get(order_id)
-        if not isinstance(body, dict) or not isinstance(body.get("order_lines"), list) or not body["order_lines"]:
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("order_lines"), list)
+            or not body["order_lines"]
+        ):
             raise SimError(400, "The request body must contain a non-empty 'order_lines' list")
         state = order.get("order_state")
         if state != "WAITING_ACCEPTANCE":
-            raise SimError(400, f"The order {order_id} cannot be accepted or refused. Current status is {state}")
-        waiting = {ln["order_line_id"]: ln for ln in order["order_lines"]
-                   if ln.get("order_line_state") == "WAITING_ACCEPTANCE"}
+            raise SimError(
+                400, f"The order {order_id} cannot be accepted or refused. Current status is {state}"
+            )
+        waiting = {
+            ln["order_line_id"]: ln
+            for ln in order["order_lines"]
+            if ln.get("order_line_state") == "WAITING_ACCEPTANCE"
+        }
         answers: dict[str, bool] = {}
         for item in body["order_lines"]:
-            if not isinstance(item, dict) or not isinstance(item.get("accepted"), bool) or not isinstance(
-                    item.get("id"), str):
+            if (
+                not isinstance(item, dict)
+                or not isinstance(item.get("accepted"), bool)
+                or not isinstance(item.get("id"), str)
+            ):
                 raise SimError(400, "Each order line needs 'id' (string) and 'accepted' (boolean)")
             if item["id"] not in waiting:
-                raise SimError(400, f"The order line {item['id']} is not waiting for acceptance in order {order_id}")
+                raise SimError(
+                    400, f"The order line {item['id']} is not waiting for acceptance in order {order_id}"
+                )
             answers[item["id"]] = item["accepted"]
         missing = sorted(set(waiting) - set(answers))
         if missing:

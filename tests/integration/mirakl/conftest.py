@@ -44,12 +44,26 @@ def clock() -> FakeClock:
 def make_client(sim: MiraklSimulator, clock: FakeClock) -> Iterator[Callable[..., MiraklClient]]:
     clients: list[MiraklClient] = []
 
-    def make(*, on_request: Any = None, rng: Callable[[], float] = lambda: 0.0, **overrides: Any) -> MiraklClient:
-        fields: dict[str, Any] = {"code": "simshop", "api_url": sim.url, "api_key": SIM_KEY, "max_attempts": 5,
-                                  "max_retry_s": 120.0, "read_timeout_s": 5.0, "connect_timeout_s": 2.0}
+    def make(
+        *, on_request: Any = None, rng: Callable[[], float] = lambda: 0.0, **overrides: Any
+    ) -> MiraklClient:
+        fields: dict[str, Any] = {
+            "code": "simshop",
+            "api_url": sim.url,
+            "api_key": SIM_KEY,
+            "max_attempts": 5,
+            "max_retry_s": 120.0,
+            "read_timeout_s": 5.0,
+            "connect_timeout_s": 2.0,
+        }
         fields.update(overrides)
-        client = MiraklClient(PlatformConfig(**fields), sleep=clock.sleep, monotonic=clock.monotonic, rng=rng,
-                              on_request=on_request)
+        client = MiraklClient(
+            PlatformConfig(**fields),
+            sleep=clock.sleep,
+            monotonic=clock.monotonic,
+            rng=rng,
+            on_request=on_request,
+        )
         clients.append(client)
         return client
 

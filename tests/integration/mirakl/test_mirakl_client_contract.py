@@ -14,7 +14,9 @@ from bridge.sandbox import MiraklSimulator, generate_orders
 SKUS = ["MUG-1", "POT-2", "SPAT-3", "PLAID-4"]
 
 
-def test_every_request_carries_the_raw_key_json_accept_and_the_shop_id(sim: MiraklSimulator, make_client) -> None:
+def test_every_request_carries_the_raw_key_json_accept_and_the_shop_id(
+    sim: MiraklSimulator, make_client
+) -> None:
     client = make_client(shop_id=42)
     client.account()
     req = sim.requests[-1]
@@ -32,7 +34,9 @@ def test_carriers_are_parsed_sorted_by_label(client: MiraklClient) -> None:
     carriers = client.carriers()
     assert [c.code for c in carriers] == ["CHRONOPOST", "COLISSIMO", "DHL"]
     assert carriers[1] == Carrier(
-        code="COLISSIMO", label="Colissimo", standard_code="COLISSIMO",
+        code="COLISSIMO",
+        label="Colissimo",
+        standard_code="COLISSIMO",
         tracking_url="https://www.laposte.fr/outils/suivre-vos-envois?code={trackingId}",
     )
 
@@ -71,8 +75,9 @@ def test_start_update_date_is_sent_as_utc_seconds_with_z_and_filters(sim, client
     sim.add_orders(generate_orders(3, SKUS, seed=1, start=datetime(2025, 6, 1, tzinfo=timezone.utc)))
     sim.add_orders(generate_orders(2, SKUS, seed=2, start=datetime(2025, 7, 1, tzinfo=timezone.utc)))
     paris = timezone(timedelta(hours=2))
-    found, _ = client.list_orders(start_update_date=datetime(2025, 6, 20, 2, 0, 0, 123456, tzinfo=paris),
-                                  tax_mode="TAX_EXCLUDED")
+    found, _ = client.list_orders(
+        start_update_date=datetime(2025, 6, 20, 2, 0, 0, 123456, tzinfo=paris), tax_mode="TAX_EXCLUDED"
+    )
     assert sim.requests_to("OR11")[0].query["start_update_date"] == "2025-06-20T00:00:00Z"
     assert sim.requests_to("OR11")[0].query["order_tax_mode"] == "TAX_EXCLUDED"
     assert len(found) == 2
@@ -151,8 +156,12 @@ def test_tracking_then_ship_then_ship_again(sim, client) -> None:
 
 def test_unregistered_carrier_is_sent_with_name_and_url(sim, client) -> None:
     sim.add_order(order_id="SHP-2", skus=["MUG-1"], state="SHIPPING")
-    client.update_tracking("SHP-2", carrier_name="Coursier Dupont", carrier_url="https://dupont.example/t/{trackingId}",
-                           tracking_number="D-77")
+    client.update_tracking(
+        "SHP-2",
+        carrier_name="Coursier Dupont",
+        carrier_url="https://dupont.example/t/{trackingId}",
+        tracking_number="D-77",
+    )
     order = client.get_order("SHP-2")
     assert order is not None and order.shipping_tracking == "D-77"
 
@@ -172,19 +181,36 @@ def test_offer_import_round_trip_with_polling_and_error_report(sim, client) -> N
     )
     import_id = client.import_offers(csv_text)
     upload = sim.uploads[0]
-    assert (upload.endpoint, upload.import_id, upload.import_mode, upload.text) == ("OF01", import_id, "NORMAL", csv_text)
+    assert (upload.endpoint, upload.import_id, upload.import_mode, upload.text) == (
+        "OF01",
+        import_id,
+        "NORMAL",
+        csv_text,
+    )
     first = client.offer_import_status(import_id)
     assert first.is_final is False
     final = client.offer_import_status(import_id)
-    assert (final.status, final.lines_read, final.lines_in_success, final.lines_in_error) == ("COMPLETE", 2, 1, 1)
+    assert (final.status, final.lines_read, final.lines_in_success, final.lines_in_error) == (
+        "COMPLETE",
+        2,
+        1,
+        1,
+    )
     assert final.has_error_report and final.is_final
     errors = client.offer_import_errors(import_id)
     assert len(errors) == 1
     assert (errors[0].sku, errors[0].line) == ("POT-2", 3)
     assert "price" in errors[0].message
     assert errors[0].row["price"] == "abc"
-    assert sim.offers == {"MUG-1": {"sku": "MUG-1", "product-id": "3700000000017", "product-id-type": "EAN",
-                                    "price": Decimal("12.90"), "quantity": 48}}
+    assert sim.offers == {
+        "MUG-1": {
+            "sku": "MUG-1",
+            "product-id": "3700000000017",
+            "product-id-type": "EAN",
+            "price": Decimal("12.90"),
+            "quantity": 48,
+        }
+    }
 
 
 def test_replace_mode_needs_an_explicit_allow(client) -> None:
@@ -199,8 +225,10 @@ def test_unknown_import_status_is_not_found(client) -> None:
 
 def test_stock_import_round_trip(sim, client) -> None:
     sim.set_offer("MUG-1", price=Decimal("12.90"), quantity=1)
-    import_id = client.import_stock('"offer-sku";"quantity";"warehouse-code";"update-delete"\n'
-                                    '"MUG-1";"30";"WH-LYON";""\n"MUG-1";"18";"WH-LILLE";""\n')
+    import_id = client.import_stock(
+        '"offer-sku";"quantity";"warehouse-code";"update-delete"\n'
+        '"MUG-1";"30";"WH-LYON";""\n"MUG-1";"18";"WH-LILLE";""\n'
+    )
     assert client.stock_import_status(import_id).status in ("WAITING", "RUNNING")
     status = client.stock_import_status(import_id)
     assert (status.status, status.lines_in_success, status.lines_in_error) == ("COMPLETE", 2, 0)

@@ -39,7 +39,9 @@ def test_attempts_stop_at_max_attempts(sim, make_client, clock) -> None:
     assert len(clock.sleeps) == 2
 
 
-def test_retry_after_is_capped_by_the_remaining_budget_and_retries_stop_when_it_is_spent(sim, make_client, clock) -> None:
+def test_retry_after_is_capped_by_the_remaining_budget_and_retries_stop_when_it_is_spent(
+    sim, make_client, clock
+) -> None:
     client = make_client(max_attempts=10, max_retry_s=5.0)
     sim.fail_next(10, status=429, retry_after=2, endpoint="A01")
     with pytest.raises(MiraklRetriableError) as err:
@@ -111,7 +113,9 @@ def test_more_than_100_order_ids_in_one_call_is_refused_by_the_simulator(sim) ->
     import urllib.request
 
     ids = ",".join(f"O-{i}" for i in range(101))
-    req = urllib.request.Request(f"{sim.url}/api/orders?order_ids={ids}", headers={"Authorization": sim.api_key})
+    req = urllib.request.Request(
+        f"{sim.url}/api/orders?order_ids={ids}", headers={"Authorization": sim.api_key}
+    )
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(req, timeout=5)
     assert err.value.code == 400
@@ -201,7 +205,10 @@ def test_request_and_retry_log_events_never_contain_the_key(sim, client: MiraklC
     with structlog.testing.capture_logs() as logs:
         client.account()
     requests_logged = [e for e in logs if e["event"] == "mirakl.request"]
-    assert [(e["endpoint"], e["status"], e["attempt"]) for e in requests_logged] == [("A01", 429, 1), ("A01", 200, 2)]
+    assert [(e["endpoint"], e["status"], e["attempt"]) for e in requests_logged] == [
+        ("A01", 429, 1),
+        ("A01", 200, 2),
+    ]
     assert requests_logged[0]["path"] == "/api/account" and requests_logged[0]["method"] == "GET"
     assert "duration_ms" in requests_logged[0]
     assert [e["wait_s"] for e in logs if e["event"] == "mirakl.retry"] == [1.0]
