@@ -44,6 +44,7 @@ AMBIGUOUS_SKU = "ambiguous_sku"
 INVALID_QUANTITY = "invalid_quantity"
 ORDER_INCOMPLETE = "order_incomplete"  # this line could be served, another line of the order cannot
 NO_WAITING_LINES = "no_waiting_lines"
+_NOT_PROBLEMS = frozenset({IN_STOCK, BACKORDER, ORDER_INCOMPLETE})
 
 
 class ProductRefLike(Protocol):
@@ -117,7 +118,8 @@ class OrderDecision:
 
     @property
     def reasons(self) -> list[str]:
-        return sorted({ln.reason for ln in self.lines if ln.reason not in (IN_STOCK, BACKORDER, ORDER_INCOMPLETE)})
+        """The problems that drove the decision (not the lines that were merely fine)."""
+        return sorted({ln.reason for ln in self.lines if ln.reason not in _NOT_PROBLEMS})
 
     def reserved_by_key(self) -> dict[Key, int]:
         out: dict[Key, int] = {}

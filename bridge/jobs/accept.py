@@ -33,15 +33,22 @@ otherwise; only the crash test sets it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy.engine import Connection
 
 from bridge.domain.acceptance import AcceptancePolicy, Key, LinePlan, OrderDecision, decide, oldest_first
-from bridge.domain.orders import CANCELED, DEAD_LINE_STATES, REFUSED, WAITING_ACCEPTANCE, MiraklOrder, OrderLine
+from bridge.domain.orders import (
+    CANCELED,
+    DEAD_LINE_STATES,
+    REFUSED,
+    WAITING_ACCEPTANCE,
+    MiraklOrder,
+    OrderLine,
+)
 from bridge.errors import MiraklAuthError, MiraklError, MiraklFatalError, SkippableError
 from bridge.shop.skus import SkuMatch, StockLevel, resolve_skus, stock_levels
 from bridge.state import orders as omap
@@ -82,7 +89,6 @@ class Gathered:
     matches: dict[str, SkuMatch]
     stock: dict[Key, StockLevel]
     reserved: dict[Key, int]
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def policy_of(platform: PlatformConfig) -> AcceptancePolicy:
@@ -91,7 +97,9 @@ def policy_of(platform: PlatformConfig) -> AcceptancePolicy:
                             stock_buffer=platform.offers.stock_buffer)
 
 
-def list_waiting(client: MiraklClient, check_stop: Any = None) -> tuple[list[MiraklOrder], list[SkippableError]]:
+def list_waiting(client: MiraklClient, check_stop: Callable[[], None] | None = None
+                 ) -> tuple[list[MiraklOrder], list[SkippableError]]:
+    """Every WAITING_ACCEPTANCE order (all pages, each once), oldest first, and the unreadable ones."""
     orders: dict[str, MiraklOrder] = {}
     invalid: list[SkippableError] = []
     for page in client.iter_order_pages(states=[WAITING_ACCEPTANCE]):
@@ -123,7 +131,8 @@ def read_shop_figures(conn: Connection, app: App, platform: PlatformConfig, orde
     return dict(matches), stock, reserved
 
 
-def gather(app: App, platform: PlatformConfig, client: MiraklClient, check_stop: Any = None) -> Gathered:
+def gather(app: App, platform: PlatformConfig, client: MiraklClient,
+           check_stop: Callable[[], None] | None = None) -> Gathered:
     waiting, invalid = list_waiting(client, check_stop)
     with app.engine.connect() as conn:
         rows = omap.get_orders(conn, app.state.t, platform.code, [o.order_id for o in waiting])
@@ -187,9 +196,10 @@ def apply_one(ctx: TaskContext, planned: OrderDecision, matches: Mapping[str, Sk
             omap.set_status(conn, t, code, order.order_id, status=omap.SEEN, now=now, expected=[omap.SEEN],
                             mirakl_state=order.state, error_code=decision.reason, last_error=_why(decision))
         else:
-            omap.record_decisions(conn, t, code, order.order_id, _line_rows(decision), phase="intended", now=now)
-            omap.set_status(conn, t, code, order.order_id, status=omap.ACCEPTING, now=now, expected=[omap.SEEN],
-                            mirakl_state=order.state, error_code=None, last_error=None)
+            omap.record_decisions(conn, t, code, order.order_id, _line_rows(decision), phase="intended",
+                                  now=now)
+            omap.set_status(conn, t, code, order.order_id, status=omap.ACCEPTING, now=now,
+                            expected=[omap.SEEN], mirakl_state=order.state, error_code=None, last_error=None)
     if decision.outcome == "leave":
         _report_decision(ctx, decision)
         return
@@ -223,7 +233,7 @@ def _line_rows(decision: OrderDecision) -> list[omap.LineDecision]:
 
 def _why(decision: OrderDecision) -> str:
     parts = [f"{ln.order_line_id} {ln.offer_sku}: {ln.reason} (wanted {ln.wanted}, available {ln.available})"
-             for ln in decision.lines if ln.reason not in ("in_stock", "backorder", "order_incomplete")]
+             for ln in decision.lines if ln.reason in decision.reasons]
     return "; ".join(parts) or decision.reason
 
 
@@ -250,8 +260,8 @@ def _call_failed(ctx: TaskContext, decision: OrderDecision, exc: MiraklError) ->
                               message=str(exc), now=now)
         else:
             omap.set_decisions_phase(conn, app.state.t, code, order_id, phase="sent", now=now)
-            omap.note_failure(conn, app.state.t, code, order_id, status=omap.ACCEPTING, code="or21_unverified",
-                              message=str(exc), now=now)
+            omap.note_failure(conn, app.state.t, code, order_id, status=omap.ACCEPTING,
+                              code="or21_unverified", message=str(exc), now=now)
     ctx.report.error(f"order {order_id}", str(exc), code="or21_failed" if certain else "or21_unverified",
                      reservation_kept=not certain)
     log.warning("order.accept_failed", order_id=order_id, error=str(exc), reservation_kept=not certain)
@@ -333,8 +343,8 @@ def reconcile(ctx: TaskContext) -> None:
         ctx.check_stop()
         order = by_id.get(row.mirakl_order_id)
         if order is None:
-            ctx.report.error(f"order {row.mirakl_order_id}", "answered by an earlier run but not found on Mirakl",
-                             code="reconcile_not_found")
+            ctx.report.error(f"order {row.mirakl_order_id}",
+                             "answered by an earlier run but not found on Mirakl", code="reconcile_not_found")
             continue
         with app.engine.begin() as conn:
             locked = omap.get_order(conn, t, code, row.mirakl_order_id, for_update=True)
