@@ -31,7 +31,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bridge.domain.orders import CANCELED, CLOSED, DEAD_LINE_STATES, RECEIVED, SHIPPED, TO_COLLECT, MiraklOrder
+from bridge.domain.orders import (
+    CANCELED,
+    CLOSED,
+    DEAD_LINE_STATES,
+    RECEIVED,
+    SHIPPED,
+    TO_COLLECT,
+    MiraklOrder,
+)
 
 SHIPPED_OR_LATER = frozenset({SHIPPED, TO_COLLECT, RECEIVED, CLOSED})
 TRACKING_PLACEHOLDER = "@"  # PrestaShop's carrier URL placeholder for the tracking number
@@ -146,7 +154,8 @@ def live_units(order: MiraklOrder) -> int:
     return sum(line.quantity for line in order.live_lines)
 
 
-def decide(shipment: ShopShipment, mirakl: MiraklOrder | None, rules: ShipRules, now: datetime) -> list[Decision]:
+def decide(shipment: ShopShipment, mirakl: MiraklOrder | None, rules: ShipRules,
+           now: datetime) -> list[Decision]:
     """Decisions for one imported order (see module docstring for the rules)."""
     ref, id_order = shipment.mirakl_order_id, shipment.id_order
     if mirakl is not None and is_cancelled(mirakl):
@@ -197,7 +206,7 @@ def _cancel(shipment: ShopShipment, mirakl: MiraklOrder, rules: ShipRules) -> Ca
     if shipment.shipped:
         return CancelOrder(ref, id_order, state, False, "shipped in PrestaShop: left as it is", conflict=True)
     if not rules.sync_cancellations:
-        return CancelOrder(ref, id_order, state, False, "ship.sync_cancellations is off: PrestaShop unchanged")
+        return CancelOrder(ref, id_order, state, False, "sync_cancellations is off: PrestaShop unchanged")
     if rules.cancelled_state and shipment.current_state == rules.cancelled_state:
         return CancelOrder(ref, id_order, state, False, "already in the cancelled state in PrestaShop")
     return CancelOrder(ref, id_order, state, True, "moved to the cancelled state in PrestaShop")

@@ -34,10 +34,14 @@ def shipment(**kw: object) -> ShopShipment:
 
 def mirakl(state: str = "SHIPPING", line_states: tuple[str, ...] = ("SHIPPING", "SHIPPING"),
            quantities: tuple[int, ...] = (1, 2)) -> MiraklOrder:
-    lines = tuple(OrderLine(f"M-1-{i}", f"SKU-{i}", q, s) for i, (s, q) in enumerate(zip(line_states, quantities), 1))
+    pairs = enumerate(zip(line_states, quantities, strict=True), 1)
+    lines = tuple(OrderLine(f"M-1-{i}", f"SKU-{i}", q, s) for i, (s, q) in pairs)
     return MiraklOrder("M-1", state, NOW - timedelta(days=1), NOW - timedelta(hours=1), "EUR", lines,
                        Customer("C-1"))
 
+
+OPEN = shipment(shipped=False, current_state=2)  # imported, not shipped in PrestaShop, 3 units
+OPEN_1 = shipment(shipped=False, current_state=2, units=1)
 
 RULES = ShipRules(carriers={"1": "COLISSIMO"}, wait_for_tracking=timedelta(minutes=180),
                   cancelled_state=CANCELLED_STATE)
@@ -89,7 +93,7 @@ class TestConfirm:
 
 class TestNothingToDo:
     def test_an_order_not_shipped_in_prestashop_gives_no_decision(self) -> None:
-        assert decide(shipment(shipped=False, current_state=2), mirakl(), RULES, NOW) == []
+        assert decide(OPEN, mirakl(), RULES, NOW) == []
 
     def test_an_order_already_shipped_on_mirakl_counts_as_done(self) -> None:
         for state in ("SHIPPED", "RECEIVED", "CLOSED", "TO_COLLECT"):
@@ -143,19 +147,19 @@ class TestWaitForTracking:
 class TestCancellations:
     def test_a_fully_cancelled_order_is_cancelled_in_prestashop_when_synced(self) -> None:
         rules = replace(RULES, sync_cancellations=True)
-        [decision] = decide(shipment(shipped=False, current_state=2), mirakl("CANCELED", ("CANCELED", "CANCELED")),
+        [decision] = decide(OPEN, mirakl("CANCELED", ("CANCELED", "CANCELED")),
                             rules, NOW)
         assert isinstance(decision, CancelOrder)
         assert decision.change_shop and not decision.conflict and decision.mirakl_state == "CANCELED"
 
     def test_refused_and_cancelled_lines_together_make_a_cancelled_order(self) -> None:
         rules = replace(RULES, sync_cancellations=True)
-        [decision] = decide(shipment(shipped=False, current_state=2), mirakl("SHIPPING", ("REFUSED", "CANCELED")),
+        [decision] = decide(OPEN, mirakl("SHIPPING", ("REFUSED", "CANCELED")),
                             rules, NOW)
         assert isinstance(decision, CancelOrder) and decision.change_shop
 
     def test_without_sync_a_cancelled_order_is_only_reported(self) -> None:
-        [decision] = decide(shipment(shipped=False, current_state=2), mirakl("CANCELED", ("CANCELED", "CANCELED")),
+        [decision] = decide(OPEN, mirakl("CANCELED", ("CANCELED", "CANCELED")),
                             RULES, NOW)
         assert isinstance(decision, CancelOrder) and not decision.change_shop and not decision.conflict
 
@@ -172,7 +176,7 @@ class TestCancellations:
 
     def test_a_cancelled_line_leaves_prestashop_alone_and_is_reported(self) -> None:
         # PrestaShop holds 1 + 2 units; line 2 (2 units) is cancelled: 1 unit live
-        decisions = decide(shipment(shipped=False, current_state=2), mirakl("SHIPPING", ("SHIPPING", "CANCELED")),
+        decisions = decide(OPEN, mirakl("SHIPPING", ("SHIPPING", "CANCELED")),
                            replace(RULES, sync_cancellations=True), NOW)
         assert decisions == [PartialCancellation("M-1", 42, 3, 1, ("M-1-2",))]
 
@@ -182,11 +186,11 @@ class TestCancellations:
 
     def test_a_line_refused_before_import_is_not_a_partial_cancellation(self) -> None:
         # PrestaShop got only the live line (1 unit): nothing was cancelled after the import
-        assert decide(shipment(shipped=False, current_state=2, units=1), mirakl("SHIPPING", ("SHIPPING", "REFUSED")),
+        assert decide(OPEN_1, mirakl("SHIPPING", ("SHIPPING", "REFUSED")),
                       RULES, NOW) == []
 
     def test_units_refunded_in_prestashop_end_the_partial_report(self) -> None:
-        assert decide(shipment(shipped=False, current_state=2, units=1), mirakl("SHIPPING", ("SHIPPING", "CANCELED")),
+        assert decide(OPEN_1, mirakl("SHIPPING", ("SHIPPING", "CANCELED")),
                       RULES, NOW) == []
 
 
