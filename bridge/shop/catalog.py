@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Select, and_, func, literal, select
+from sqlalchemy import Integer, Select, and_, cast, func, literal, select
 from sqlalchemy.engine import Connection, Row
 
 from bridge.domain.offer_builder import PricingData
@@ -54,7 +54,7 @@ def catalog_select(tables: ShopTables, ctx: ShopContext) -> Select[Any]:
     return (
         select(
             ps.c.id_product.label("id_product"),
-            ipa.label("id_product_attribute"),
+            cast(ipa, Integer).label("id_product_attribute"),
             pa.c.reference.label("reference"),
             pa.c.ean13.label("ean13"),
             pa.c.upc.label("upc"),
@@ -73,7 +73,7 @@ def catalog_select(tables: ShopTables, ctx: ShopContext) -> Select[Any]:
             pas.c.ecotax.label("attribute_ecotax"),
             ps.c.id_tax_rules_group.label("id_tax_rules_group"),
             sa.c.quantity.label("quantity"),
-            func.coalesce(sa.c.out_of_stock, p.c.out_of_stock).label("out_of_stock"),
+            cast(func.coalesce(sa.c.out_of_stock, p.c.out_of_stock), Integer).label("out_of_stock"),
         )
         .select_from(
             ps.join(p, p.c.id_product == ps.c.id_product)

@@ -141,10 +141,17 @@ def bridge_tables(prefix: str) -> BridgeTables:
         Column("status", String(16), nullable=False),  # accepted | pending | rejected
         Column("pending_hash", String(32), nullable=True),
         Column("pending_import_id", String(64), nullable=True),
+        # values sent and not yet confirmed (0002): copied to quantity/price/... when Mirakl accepts the line
+        Column("pending_quantity", Integer, nullable=True),
+        Column("pending_price", Numeric(20, 6), nullable=True),
+        Column("pending_discount_price", Numeric(20, 6), nullable=True),
+        Column("pending_discount_start", UtcDateTime, nullable=True),
+        Column("pending_discount_end", UtcDateTime, nullable=True),
         Column("last_error", Text, nullable=True),
         Column("sent_at", UtcDateTime, nullable=True),
         Column("accepted_at", UtcDateTime, nullable=True),
         Column("updated_at", UtcDateTime, nullable=False),
+        Index(n("offer_pending_ix"), "platform", "pending_import_id"),
     )
     offer_import = Table(
         n("offer_import"), md,

@@ -1,0 +1,146 @@
+"""The offers task's single pass: stream the catalogue, build each line, compare, queue what changed.
+
+Memory: the stored digests (one dict entry per SKU) and one chunk of rows; lines to send go straight
+to the CSV stream and, unless dry-run, to the state table as ``pending`` in batches.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TextIO
+
+from bridge.domain.offer_builder import OfferBuilder
+from bridge.domain.offers import OfferLine, OfferPlanner, OfferRules, PlanSummary
+from bridge.mirakl.offers_csv import OfferCsvWriter, skus_in
+from bridge.shop.catalog import excluded_products, load_pricing, shop_timezone, stream_catalog
+from bridge.state.offers import GONE_HEX, OfferStateRepo, PendingLine
+
+if TYPE_CHECKING:
+    from bridge.config import OffersConfig
+    from bridge.jobs.context import TaskContext
+
+MAX_LISTED = 100  # report items listed per kind (counts are always complete)
+FLUSH_EVERY = 1000
+
+
+@dataclass
+class PassResult:
+    summary: PlanSummary
+    writer: OfferCsvWriter
+    catalogue: int = 0
+    sellable: int = 0
+    excluded: collections.Counter[str] = field(default_factory=collections.Counter)
+    not_sent: list[dict[str, Any]] = field(default_factory=list)
+    next_change_at: datetime | None = None
+    zeroed: int = 0
+
+
+def rules_from(cfg: OffersConfig) -> OfferRules:
+    return OfferRules(
+        sku=cfg.sku, product_id=cfg.product_id, product_id_type=cfg.product_id_type,
+        fallback_product_id_type=cfg.fallback_product_id_type, stock_buffer=cfg.stock_buffer,
+        max_quantity=cfg.max_quantity, backorders=cfg.backorders, backorder_quantity=cfg.backorder_quantity,
+        exclude_manufacturers=frozenset(cfg.exclude_manufacturers), exclude_references=frozenset(cfg.exclude_references),
+        exclude_virtual=cfg.exclude_virtual, include_packs=cfg.include_packs, send_discounts=cfg.send_discounts,
+        price_multiplier=cfg.price_multiplier, price_addition=cfg.price_addition, price_rounding=cfg.price_rounding,
+        floor_price=cfg.floor_price,
+    )
+
+
+def _pending(line: OfferLine, digest: bytes) -> PendingLine:
+    return PendingLine(line.sku, line.id_product, line.id_product_attribute, digest, line.quantity, line.price,
+                       line.discount_price, line.discount_start, line.discount_end)
+
+
+def compute_pass(ctx: TaskContext, repo: OfferStateRepo, stream: TextIO, *, full: bool, token: str) -> PassResult:
+    cfg, code, now = ctx.platform.offers, ctx.platform.code, ctx.now()
+    shop = ctx.app.shop
+    writer = OfferCsvWriter(stream, state_code=cfg.state_code, leadtime_to_ship_days=cfg.leadtime_to_ship_days,
+                            logistic_class=cfg.logistic_class, send_discounts=cfg.send_discounts)
+    planner = OfferPlanner(repo.load_digests(code), full=full, salt=writer.salt)
+    result = PassResult(planner.summary, writer)
+    queued: list[PendingLine] = []
+    with shop.engine.connect() as conn:
+        pricing = load_pricing(conn, shop.tables, shop.context, country_iso=ctx.platform.country,
+                               currency_iso=ctx.platform.currency, now=now)
+        builder = OfferBuilder(
+            rules=rules_from(cfg), pricing=pricing, tz=shop_timezone(shop.context), now=now,
+            excluded_products=excluded_products(conn, shop.tables, cfg.exclude_categories),
+            shop_allows_backorders=shop.context.config_bool("PS_ORDER_OUT_OF_STOCK"),
+            stock_management=shop.context.config_bool("PS_STOCK_MANAGEMENT", True),
+        )
+        for chunk in stream_catalog(conn, shop.tables, shop.context):
+            ctx.check_stop()
+            for row in chunk:
+                out = builder.build(row)
+                if type(out) is str:
+                    result.excluded[out] += 1
+                    if len(result.not_sent) < MAX_LISTED:
+                        result.not_sent.append({"reason": out, "id_product": row.id_product,
+                                                "id_product_attribute": row.id_product_attribute})
+                    continue
+                assert isinstance(out, OfferLine)
+                result.sellable += 1
+                decision = planner.consider(out)
+                if decision is not None:
+                    writer.write(out)
+                    if decision[0] != "resent":
+                        queued.append(_pending(out, decision[1]))
+            result.catalogue += len(chunk)
+            if len(queued) >= FLUSH_EVERY and not ctx.dry_run:
+                repo.write_pending(code, queued, token, now)
+                queued.clear()
+            ctx.progress.step("offers", result.catalogue)
+    if not ctx.dry_run:
+        repo.write_pending(code, queued, token, now)
+    result.next_change_at = builder.next_change_at
+    summary = planner.finish()
+    _handle_duplicates(ctx, repo, result, stream, token)
+    _zero_vanished(ctx, repo, result, token)
+    ctx.progress.done()
+    return result
+
+
+def _handle_duplicates(ctx: TaskContext, repo: OfferStateRepo, result: PassResult, stream: TextIO,
+                       token: str) -> None:
+    """Duplicated SKUs are not sent: withdraw the first line if it was queued (rare: rewrite the file)."""
+    dupes = result.summary.duplicates
+    if not dupes:
+        return
+    for sku, refs in dupes.items():
+        result.excluded["duplicate_sku"] += len(refs)
+        result.sellable -= len(refs)
+        if len(result.not_sent) < MAX_LISTED:
+            result.not_sent.append({"reason": "duplicate_sku", "sku": sku,
+                                    "products": [{"id_product": p, "id_product_attribute": a} for p, a in refs]})
+    stream.seek(0)
+    kept = [row for sku, row in skus_in(stream) if sku not in dupes]
+    stream.seek(0)
+    stream.truncate()
+    writer = result.writer
+    writer._writer.writerow(writer.header)  # noqa: SLF001 - same writer, same stream
+    writer._writer.writerows(kept)  # noqa: SLF001
+    writer.lines = len(kept)
+    if not ctx.dry_run:
+        repo.drop_pending(ctx.platform.code, token, dupes.keys())
+
+
+def _zero_vanished(ctx: TaskContext, repo: OfferStateRepo, result: PassResult, token: str) -> None:
+    """Offers on Mirakl that left the catalogue (or became ambiguous): quantity 0 at their last price."""
+    gone = result.summary.disappeared
+    if not gone:
+        return
+    code, now = ctx.platform.code, ctx.now()
+    last = repo.last_values(code, gone)
+    queued = []
+    for sku in gone:
+        if sku not in last:
+            continue
+        price, id_product, ipa = last[sku]
+        result.writer.write_zero(sku, price)
+        queued.append(PendingLine(sku, id_product, ipa, bytes.fromhex(GONE_HEX), 0, price))
+        result.zeroed += 1
+    if not ctx.dry_run:
+        repo.write_pending(code, queued, token, now)

@@ -1,0 +1,201 @@
+"""Offer state per platform: what Mirakl accepted (digest + values), what is pending, the imports.
+
+All writes are set-based (executemany / one UPDATE per import). Lines move from ``pending`` to
+``accepted`` only when their import completed and the error report does not name them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, bindparam, case, delete, insert, select, update
+from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy.engine import Engine
+
+from bridge.domain.offers import GONE
+from bridge.state.tables import bridge_tables
+
+FINAL = ("COMPLETE", "FAILED")
+TOKEN_PREFIX = "run:"
+CHUNK = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class PendingLine:
+    sku: str
+    id_product: int
+    id_product_attribute: int
+    digest: bytes
+    quantity: int
+    price: Decimal
+    discount_price: Decimal | None = None
+    discount_start: date | None = None
+    discount_end: date | None = None
+
+
+@dataclass(frozen=True)
+class OpenImport:
+    import_id: str
+    full_sync: bool
+    lines: int
+    submitted_at: datetime
+
+
+def _day(value: date | None) -> datetime | None:
+    return None if value is None else datetime.combine(value, time(0, 0), tzinfo=timezone.utc)
+
+
+class OfferStateRepo:
+    def __init__(self, engine: Engine, prefix: str) -> None:
+        self.engine = engine
+        self.t = bridge_tables(prefix)
+        self.offer = self.t.offer
+        self.imports = self.t.offer_import
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def load_digests(self, platform: str) -> dict[str, object]:
+        """sku → 16-byte digest Mirakl accepted; ``b""`` when the last send was rejected; None never accepted."""
+        o = self.offer
+        out: dict[str, object] = {}
+        with self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=5000).execute(
+                select(o.c.sku, o.c.hash, o.c.status).where(o.c.platform == platform))
+            for sku, digest, status in result:
+                if digest is None:
+                    out[sku] = None
+                elif status == "rejected":
+                    out[sku] = b""
+                else:
+                    out[sku] = bytes.fromhex(digest)
+        return out
+
+    def last_values(self, platform: str, skus: Sequence[str]) -> dict[str, tuple[Decimal, int, int]]:
+        """sku → (last accepted price, id_product, id_product_attribute), for zeroing vanished offers."""
+        o = self.offer
+        out = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(skus), CHUNK):
+                rows = conn.execute(select(o.c.sku, o.c.price, o.c.id_product, o.c.id_product_attribute).where(
+                    o.c.platform == platform, o.c.sku.in_(list(skus[i:i + CHUNK])), o.c.price.is_not(None)))
+                out.update({r[0]: (Decimal(r[1]), int(r[2]), int(r[3])) for r in rows})
+        return out
+
+    def open_imports(self, platform: str) -> list[OpenImport]:
+        oi = self.imports
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(oi.c.import_id, oi.c.full_sync, oi.c.lines, oi.c.submitted_at).where(
+                oi.c.platform == platform, oi.c.status.not_in(FINAL)).order_by(oi.c.id)).all()
+        return [OpenImport(str(r[0]), bool(r[1]), int(r[2]), r[3]) for r in rows]
+
+    # --- pending lines ------------------------------------------------------------------------
+
+    def _upsert(self, dialect: str) -> Any:
+        o = self.offer
+        ins: Any = (mysql.insert(o) if dialect in ("mysql", "mariadb") else sqlite.insert(o))
+        cols = ("status", "pending_hash", "pending_quantity", "pending_price", "pending_discount_price",
+                "pending_discount_start", "pending_discount_end", "pending_import_id", "sent_at", "updated_at",
+                "id_product", "id_product_attribute")
+        if dialect in ("mysql", "mariadb"):
+            return ins.on_duplicate_key_update({c: ins.inserted[c] for c in cols})
+        return ins.on_conflict_do_update(index_elements=["platform", "sku"], set_={c: ins.excluded[c] for c in cols})
+
+    def write_pending(self, platform: str, lines: Iterable[PendingLine], token: str, now: datetime) -> int:
+        rows = [dict(platform=platform, sku=ln.sku, id_product=ln.id_product,
+                     id_product_attribute=ln.id_product_attribute, status="pending", pending_hash=ln.digest.hex(),
+                     pending_quantity=ln.quantity, pending_price=ln.price, pending_discount_price=ln.discount_price,
+                     pending_discount_start=_day(ln.discount_start), pending_discount_end=_day(ln.discount_end),
+                     pending_import_id=token, sent_at=now, updated_at=now) for ln in lines]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(self._upsert(self.engine.dialect.name), rows)
+        return len(rows)
+
+    def drop_pending(self, platform: str, token: str, skus: Iterable[str] | None = None) -> None:
+        """Forget lines queued under ``token`` (all of them, or only ``skus``)."""
+        o = self.offer
+        cond = [o.c.platform == platform, o.c.pending_import_id == token]
+        with self.engine.begin() as conn:
+            if skus is None:
+                conn.execute(self._clear(cond))
+                return
+            names = list(skus)
+            for i in range(0, len(names), CHUNK):
+                conn.execute(self._clear([*cond, o.c.sku.in_(names[i:i + CHUNK])]))
+
+    def _clear(self, cond: list[Any], *, status: str | None = None, error: str | None = None) -> Any:
+        """Clear the pending values; ``status`` None: accepted when Mirakl has a version, else rejected."""
+        o = self.offer
+        new_status = status if status else case((o.c.hash.is_(None), "rejected"), else_="accepted")
+        return update(o).where(and_(*cond)).values(
+            status=new_status, pending_hash=None, pending_quantity=None,
+            pending_price=None, pending_discount_price=None, pending_discount_start=None,
+            pending_discount_end=None, pending_import_id=None, **({"last_error": error} if error else {}))
+
+    def clear_orphans(self, platform: str, now: datetime) -> int:
+        """Lines queued by a run that never uploaded its file: they are simply computed again."""
+        o = self.offer
+        with self.engine.begin() as conn:
+            res = conn.execute(self._clear([o.c.platform == platform, o.c.pending_import_id.like(TOKEN_PREFIX + "%")],
+                                           status="rejected", error="the upload did not complete")
+                               .values(updated_at=now))
+            return int(res.rowcount or 0)
+
+    # --- imports --------------------------------------------------------------------------------
+
+    def record_import(self, platform: str, *, token: str, import_id: str, lines: int, full_sync: bool,
+                      now: datetime) -> None:
+        """The file was accepted for processing: bind the queued lines to ``import_id``."""
+        o, oi = self.offer, self.imports
+        with self.engine.begin() as conn:
+            conn.execute(insert(oi).values(platform=platform, import_id=import_id, status="SUBMITTED",
+                                           full_sync=full_sync, lines=lines, submitted_at=now))
+            conn.execute(update(o).where(o.c.platform == platform, o.c.pending_import_id == token)
+                         .values(pending_import_id=import_id))
+
+    def finish_import(self, platform: str, import_id: str, *, status: str, rejected: Sequence[tuple[str, str]],
+                      lines_in_error: int | None, now: datetime, reason: str = "") -> int:
+        """Apply the outcome: rejected SKUs keep their last accepted values, the others advance.
+
+        Returns how many pending lines became accepted.
+        """
+        o, oi = self.offer, self.imports
+        accepted = 0
+        with self.engine.begin() as conn:
+            if rejected:
+                stmt = update(o).where(o.c.platform == platform, o.c.sku == bindparam("b_sku")).values(
+                    status="rejected", last_error=bindparam("b_msg"), pending_hash=None, pending_quantity=None,
+                    pending_price=None, pending_discount_price=None, pending_discount_start=None,
+                    pending_discount_end=None, pending_import_id=None, updated_at=now)
+                conn.execute(stmt, [{"b_sku": sku, "b_msg": msg[:2000]} for sku, msg in rejected])
+            mine = [o.c.platform == platform, o.c.pending_import_id == import_id]
+            if status == "COMPLETE":
+                res = conn.execute(update(o).where(and_(*mine)).values(
+                    hash=o.c.pending_hash, quantity=o.c.pending_quantity, price=o.c.pending_price,
+                    discount_price=o.c.pending_discount_price, discount_start=o.c.pending_discount_start,
+                    discount_end=o.c.pending_discount_end, status="accepted", last_error=None, accepted_at=now,
+                    updated_at=now, pending_hash=None, pending_quantity=None, pending_price=None,
+                    pending_discount_price=None, pending_discount_start=None, pending_discount_end=None,
+                    pending_import_id=None))
+                accepted = int(res.rowcount or 0)
+            else:
+                conn.execute(self._clear(mine, status="rejected", error=f"import {import_id} {status}: {reason}")
+                             .values(updated_at=now))
+            conn.execute(update(oi).where(oi.c.platform == platform, oi.c.import_id == import_id).values(
+                status=status, lines_in_error=lines_in_error, finished_at=now))
+        return accepted
+
+    def forget(self, platform: str, skus: Sequence[str]) -> None:
+        """Drop rows of SKUs never accepted by Mirakl that left the catalogue."""
+        o = self.offer
+        with self.engine.begin() as conn:
+            for i in range(0, len(skus), CHUNK):
+                conn.execute(delete(o).where(o.c.platform == platform, o.c.hash.is_(None),
+                                             o.c.sku.in_(list(skus[i:i + CHUNK]))))
+
+
+GONE_HEX = GONE.hex()

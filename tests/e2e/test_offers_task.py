@@ -1,0 +1,174 @@
+"""Task ``offers`` end to end: test shop on MariaDB → runner → real Mirakl simulator."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal as D
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from bridge.config import config_from_dict
+from bridge.jobs.runner import run_task
+from bridge.sandbox import MiraklSimulator
+from bridge.shop.catalog import shop_timezone
+from bridge.state.tables import bridge_tables
+from bridge.testshop.products import add_specific_price, set_stock
+from bridge.testshop.schema import cached_metadata
+from bridge.wiring import App
+
+pytestmark = pytest.mark.db
+KEY = "sim-key-offers-0123"
+CODE = "mkp"
+SKUS = {"TSHIRT-S-BLUE", "TSHIRT-S-RED", "TSHIRT-M-BLUE", "TSHIRT-M-RED", "MUG", "SOCKS", "BOOK"}
+
+
+def make_app(db: Any, sim: MiraklSimulator, *, clock: Any = None, **offers: Any) -> App:
+    raw = {
+        "shop": {"database_url": db.url, "table_prefix": db.prefix},
+        "daemon": {"min_manual_interval_s": 0},
+        "platforms": [{"code": CODE, "api_url": sim.url, "api_key_env": "TEST_KEY", "max_attempts": 2,
+                       "max_retry_s": 5, "read_timeout_s": 10,
+                       "offers": {"import_wait_s": 5, "poll_interval_s": 0.01, "leadtime_to_ship_days": 2,
+                                  **offers}}],
+    }
+    cfg = config_from_dict(raw, {"TEST_KEY": KEY})
+    return App(cfg, clock=clock) if clock else App(cfg)
+
+
+@pytest.fixture
+def sim() -> Iterator[MiraklSimulator]:
+    with MiraklSimulator(api_key=KEY) as simulator:
+        yield simulator
+
+
+def rows_of(upload_text: str) -> dict[str, dict[str, str]]:
+    reader = csv.DictReader(io.StringIO(upload_text), delimiter=";", quotechar='"')
+    return {row["sku"]: row for row in reader}
+
+
+def offer_uploads(sim: MiraklSimulator) -> list[Any]:
+    return [u for u in sim.uploads if u.endpoint == "OF01"]
+
+
+def state(db: Any, sku: str) -> dict[str, Any]:
+    o = bridge_tables(db.prefix).offer
+    with db.engine.connect() as conn:
+        return dict(conn.execute(select(o).where(o.c.platform == CODE, o.c.sku == sku)).mappings().one())
+
+
+def test_first_run_sends_all_second_nothing_then_one_stock_change(shop: Any, sim: MiraklSimulator) -> None:
+    app = make_app(shop, sim)
+    first = run_task(app, "offers", CODE)
+    assert first.status == "ok", first.to_json()
+    (upload,) = offer_uploads(sim)
+    assert upload.import_mode == "NORMAL"
+    sent = rows_of(upload.text)
+    assert set(sent) == SKUS  # DUP (twice), NOREF, EBOOK, LAMP, POSTER are not sent
+    assert sent["MUG"] == {"sku": "MUG", "product-id": shop.ids.product("MUG").ean13, "product-id-type": "EAN",
+                           "price": "7.92", "quantity": "12", "state": "11", "leadtime-to-ship": "2",
+                           "discount-price": "", "discount-start-date": "", "discount-end-date": "",
+                           "update-delete": "update"}
+    assert sim.offers["TSHIRT-M-RED"]["price"] == D("24.40")
+    c = first.counts
+    assert (c["catalogue"], c["sellable"], c["sent"], c["accepted"], c["excluded"]) == (13, 7, 7, 7, 6)
+    assert first.extra["excluded_by_reason"] == {"duplicate_sku": 2, "empty_sku": 1, "inactive": 1,
+                                                 "not_available_for_order": 1, "virtual": 1}
+    assert first.extra["import_id"] and first.extra["full_sync"] is True
+    dup = next(i for i in first.items["not_sent"] if i["reason"] == "duplicate_sku")
+    assert sorted(p["id_product"] for p in dup["products"]) == sorted(
+        [shop.ids.product("DUP-1").id_product, shop.ids.product("DUP-2").id_product])
+    assert state(shop, "MUG")["status"] == "accepted" and state(shop, "MUG")["quantity"] == 12
+
+    second = run_task(app, "offers", CODE)
+    assert second.status == "ok" and len(offer_uploads(sim)) == 1
+    assert (second.counts["sent"], second.counts["unchanged"], second.extra["full_sync"]) == (0, 7, False)
+
+    mug = shop.ids.product("MUG").id_product
+    with shop.engine.begin() as conn:
+        set_stock(conn, mug, 0, 5, prefix=shop.prefix)
+    third = run_task(app, "offers", CODE)
+    assert third.status == "ok" and len(offer_uploads(sim)) == 2
+    assert list(rows_of(offer_uploads(sim)[-1].text)) == ["MUG"]
+    assert sim.offers["MUG"]["quantity"] == 5 and state(shop, "MUG")["quantity"] == 5
+
+
+def test_rejected_line_is_reported_and_retried_next_run(shop: Any) -> None:
+    known = {shop.ids.product("SOCKS").ean13, shop.ids.product("BOOK").ean13, shop.ids.product("MUG").ean13,
+             *(c.ean13 for c in shop.ids.product("TSHIRT").combinations.values())} - {shop.ids.product("MUG").ean13}
+    with MiraklSimulator(api_key=KEY, accept_any_product=False, known_product_ids=known) as sim:
+        app = make_app(shop, sim)
+        first = run_task(app, "offers", CODE)
+        assert first.status == "partial"
+        assert [(e["ref"], e["code"]) for e in first.errors] == [("MUG", "rejected_by_mirakl")]
+        assert "does not exist" in first.errors[0]["message"]
+        assert (first.counts["accepted"], first.counts["rejected"]) == (6, 1)
+        assert "MUG" not in sim.offers and state(shop, "MUG")["status"] == "rejected"
+        second = run_task(app, "offers", CODE)
+        assert list(rows_of(offer_uploads(sim)[-1].text)) == ["MUG"]
+        assert second.counts["rejected"] == 1
+
+
+def test_vanished_offer_is_sent_once_with_quantity_zero(shop: Any, sim: MiraklSimulator) -> None:
+    app = make_app(shop, sim)
+    run_task(app, "offers", CODE)
+    ps = cached_metadata(shop.prefix).tables[shop.prefix + "product_shop"]
+    with shop.engine.begin() as conn:
+        conn.execute(update(ps).where(ps.c.id_product == shop.ids.product("SOCKS").id_product).values(active=0))
+    report = run_task(app, "offers", CODE)
+    assert report.counts["zeroed"] == 1
+    assert rows_of(offer_uploads(sim)[-1].text)["SOCKS"]["quantity"] == "0"
+    assert sim.offers["SOCKS"]["quantity"] == 0 and sim.offers["SOCKS"]["price"] == D("6.00")
+    again = run_task(app, "offers", CODE)
+    assert again.counts["sent"] == 0 and len(offer_uploads(sim)) == 2
+
+
+def test_reduction_ending_moves_the_price_without_any_shop_change(shop: Any, sim: MiraklSimulator) -> None:
+    now = datetime.now(timezone.utc)
+    tz = shop_timezone(App(make_app(shop, sim).config).shop.context)
+    end_local = (now + timedelta(days=2)).astimezone(tz).replace(tzinfo=None, microsecond=0)
+    with shop.engine.begin() as conn:
+        add_specific_price(conn, shop.ids, id_product=shop.ids.product("BOOK").id_product, reduction="0.5",
+                           reduction_type="percentage", to=end_local)
+    app = make_app(shop, sim, full_every_hours=24 * 365)
+    first = run_task(app, "offers", CODE)
+    # 10.55 before, 5.275 -> 5.28 (half up) until the end day
+    book = rows_of(offer_uploads(sim)[-1].text)["BOOK"]
+    assert (book["price"], book["discount-price"], book["discount-end-date"]) == (
+        "10.55", "5.28", end_local.date().isoformat())
+    assert first.extra["next_price_change_at"]
+    later = make_app(shop, sim, clock=lambda: now + timedelta(days=3), full_every_hours=24 * 365)
+    report = run_task(later, "offers", CODE)
+    assert report.counts["sent"] == 1
+    assert rows_of(offer_uploads(sim)[-1].text)["BOOK"]["discount-price"] == ""
+    assert sim.offers["BOOK"]["discount-price"] is None and sim.offers["BOOK"]["price"] == D("10.55")
+
+
+def test_dry_run_writes_the_file_and_sends_nothing(shop: Any, sim: MiraklSimulator) -> None:
+    report = run_task(make_app(shop, sim), "offers", CODE, dry_run=True)
+    path = Path(report.extra["csv_path"])
+    try:
+        assert set(rows_of(path.read_text(encoding="utf-8"))) == SKUS
+        assert not sim.uploads and report.counts["sent"] == 0
+    finally:
+        path.unlink()
+    assert run_task(make_app(shop, sim), "offers", CODE).counts["sent"] == 7  # nothing was recorded
+
+
+def test_import_still_running_is_picked_up_by_the_next_run(shop: Any) -> None:
+    with MiraklSimulator(api_key=KEY, import_polls=1000) as sim:
+        app = make_app(shop, sim, import_wait_s=0)
+        first = run_task(app, "offers", CODE)
+        assert first.status == "ok" and first.extra["import_still_running"] == first.extra["import_id"]
+        assert state(shop, "MUG")["status"] == "pending"
+        second = run_task(app, "offers", CODE)
+        assert second.status == "skipped" and "still running" in second.reason
+        sim.advance()
+        third = run_task(app, "offers", CODE)
+        assert third.status == "ok" and third.counts["accepted"] == 7 and third.counts["sent"] == 0
+        assert state(shop, "MUG")["status"] == "accepted" and len(offer_uploads(sim)) == 1
