@@ -1,0 +1,97 @@
+"""Customers of imported orders: one per platform + Mirakl customer id (bridge table), as ``Customer::add``.
+
+A guest by default (``is_guest = 1``, default group ``PS_GUEST_GROUP``), otherwise a regular customer
+in ``PS_CUSTOMER_GROUP``. The password is a random hash nobody can log in with; the secure key is 32
+hex characters like ``md5(uniqid())``. The mapping row in ``<prefix>mirakl_bridge_customer`` is written
+in the same transaction, so a rolled-back order leaves no orphan mapping.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Table, and_, insert, select, update
+from sqlalchemy.engine import Connection
+
+from bridge.domain.order_text import clean_name
+from bridge.shop.context import ShopContext
+from bridge.shop.rows import column_length, complete, fit, storable
+from bridge.shop.schema import ShopTables
+
+
+@dataclass(frozen=True)
+class KnownCustomer:
+    id_customer: int
+    secure_key: str
+    mapped: bool  # a mapping row exists (possibly pointing to a deleted customer)
+
+
+def find_customer(conn: Connection, t: ShopTables, mapping: Table, *, platform: str,
+                  mirakl_customer_id: str) -> KnownCustomer | None:
+    """The live customer mapped to this Mirakl customer, or a marker that the mapping is stale."""
+    if not mirakl_customer_id:
+        return None
+    c = t.customer
+    row = conn.execute(
+        select(mapping.c.id_customer, c.c.id_customer, c.c.secure_key, c.c.deleted)
+        .select_from(mapping.outerjoin(c, c.c.id_customer == mapping.c.id_customer))
+        .where(mapping.c.platform == platform, mapping.c.mirakl_customer_id == mirakl_customer_id)
+    ).first()
+    if row is None:
+        return None
+    if row[1] is None or row[3]:
+        return KnownCustomer(0, "", mapped=True)
+    return KnownCustomer(int(row[1]), str(row[2]), mapped=True)
+
+
+def _unusable_password(t: ShopTables) -> str:
+    """A hash no password matches: 32 hex (md5 width) on 1.6, a bcrypt-shaped string otherwise."""
+    width = column_length(t.customer, "passwd") or 32
+    if width <= 32:
+        return secrets.token_hex(16)
+    alphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    return "$2y$10$" + "".join(secrets.choice(alphabet) for _ in range(53))
+
+
+def create_customer(conn: Connection, t: ShopTables, ctx: ShopContext, *, firstname: str, lastname: str,
+                    email: str, guest: bool, now_local: datetime, warnings: list[str]) -> tuple[int, str]:
+    c = t.customer
+    group = ctx.config_int("PS_GUEST_GROUP", 2) if guest else ctx.config_int("PS_CUSTOMER_GROUP", 3)
+    secure_key = secrets.token_hex(16)
+    firstname, lastname = storable(c, firstname), storable(c, lastname)
+    passwd_minutes = ctx.config_int("PS_PASSWD_TIME_FRONT", 360)
+    row = {
+        "id_shop_group": ctx.id_shop_group, "id_shop": ctx.id_shop, "id_gender": 0, "id_default_group": group,
+        "id_lang": ctx.id_lang, "id_risk": 1, "company": "", "siret": "", "ape": "",
+        "firstname": clean_name(firstname, column_length(c, "firstname") or 255),
+        "lastname": clean_name(lastname, column_length(c, "lastname") or 255),
+        "email": fit(c, "email", email, warnings, "customer e-mail"),
+        "passwd": _unusable_password(t), "last_passwd_gen": now_local - timedelta(minutes=passwd_minutes),
+        "birthday": None, "newsletter": 0, "ip_registration_newsletter": None, "newsletter_date_add": None,
+        "optin": 0, "website": None, "outstanding_allow_amount": 0, "show_public_prices": 0,
+        "max_payment_days": 0, "secure_key": secure_key, "note": None, "active": 1,
+        "is_guest": 1 if guest else 0, "deleted": 0, "date_add": now_local, "date_upd": now_local,
+    }
+    if row["firstname"] != clean_name(firstname, 0) or row["lastname"] != clean_name(lastname, 0):
+        warnings.append("customer name cleaned or truncated to fit PrestaShop's rules")
+    if t.has_column("customer", "reset_password_validity"):
+        row["reset_password_token"] = None
+        row["reset_password_validity"] = None
+    id_customer = int(conn.execute(insert(c).values(complete(c, row))).inserted_primary_key[0])
+    conn.execute(insert(t.customer_group).values(id_customer=id_customer, id_group=group))
+    return id_customer, secure_key
+
+
+def remember_customer(conn: Connection, mapping: Table, *, platform: str, mirakl_customer_id: str,
+                      id_customer: int, stale: bool, now_utc: datetime) -> None:
+    if not mirakl_customer_id:
+        return
+    if stale:
+        conn.execute(update(mapping).where(and_(mapping.c.platform == platform,
+                                                mapping.c.mirakl_customer_id == mirakl_customer_id))
+                     .values(id_customer=id_customer))
+        return
+    conn.execute(insert(mapping).values(platform=platform, mirakl_customer_id=mirakl_customer_id,
+                                        id_customer=id_customer, created_at=now_utc.astimezone(UTC)))

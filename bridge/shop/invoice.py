@@ -1,0 +1,88 @@
+"""``Order::setInvoice`` for an order entering a state with ``invoice = 1``.
+
+The invoice copies the order's totals; its number is ``PS_INVOICE_START_NUMBER`` when set (the key is
+then cleared, as PrestaShop does) or ``MAX(number) + 1`` (per year with ``PS_INVOICE_RESET``), and only
+when ``PS_INVOICE`` is on (otherwise 0). Like PrestaShop, the number is not locked: the import job
+holds the shop-wide import lock, so two bridge processes never number concurrently.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from bridge.domain.order_draft import OrderDraft
+from bridge.shop.context import ShopContext
+from bridge.shop.rows import complete
+from bridge.shop.schema import ShopTables
+
+START_KEY = "PS_INVOICE_START_NUMBER"
+
+
+def _scope(t: ShopTables, ctx: ShopContext):  # type: ignore[no-untyped-def]
+    cfg = t.configuration
+    zero_shop = or_(cfg.c.id_shop.is_(None), cfg.c.id_shop == 0)
+    zero_group = or_(cfg.c.id_shop_group.is_(None), cfg.c.id_shop_group == 0)
+    return or_(cfg.c.id_shop == ctx.id_shop, and_(cfg.c.id_shop_group == ctx.id_shop_group, zero_shop),
+               and_(zero_shop, zero_group))
+
+
+def _start_number(conn: Connection, t: ShopTables, ctx: ShopContext) -> int:
+    """Live value (the cached context would miss a clear done earlier in the run)."""
+    cfg = t.configuration
+    rows = conn.execute(select(cfg.c.value, cfg.c.id_shop, cfg.c.id_shop_group)
+                        .where(cfg.c.name == START_KEY, _scope(t, ctx))).all()
+    best = sorted(rows, key=lambda r: 2 if r[1] else (1 if r[2] else 0), reverse=True)
+    raw = str(best[0][0] or "").strip() if best else ""
+    return int(raw) if raw.isdigit() else 0
+
+
+def next_invoice_number(conn: Connection, t: ShopTables, ctx: ShopContext, now_local: datetime) -> int:
+    if not ctx.config_bool("PS_INVOICE"):
+        return 0
+    start = _start_number(conn, t, ctx)
+    if start > 0:
+        cfg = t.configuration
+        conn.execute(update(cfg).where(cfg.c.name == START_KEY, _scope(t, ctx)).values(value=""))
+        return start
+    oi = t.order_invoice
+    q = select(func.max(oi.c.number))
+    if ctx.config_bool("PS_INVOICE_RESET"):
+        q = q.where(oi.c.date_add >= datetime(now_local.year, 1, 1))
+    return int(conn.execute(q).scalar() or 0) + 1
+
+
+def shop_address(ctx: ShopContext) -> str:
+    city = " ".join(p for p in (ctx.config_str("PS_SHOP_CODE"), ctx.config_str("PS_SHOP_CITY")) if p)
+    parts = [ctx.config_str("PS_SHOP_NAME"), ctx.config_str("PS_SHOP_ADDR1"), ctx.config_str("PS_SHOP_ADDR2"), city]
+    return "<br />".join(p for p in parts if p)
+
+
+def insert_invoice(conn: Connection, t: ShopTables, ctx: ShopContext, draft: OrderDraft, *, id_order: int,
+                   number: int, now_local: datetime) -> int:
+    oi = t.order_invoice
+    row = {
+        "id_order": id_order, "number": number, "delivery_number": 0, "delivery_date": "0000-00-00 00:00:00",
+        "total_discount_tax_excl": 0, "total_discount_tax_incl": 0,
+        "total_paid_tax_excl": draft.total_paid_te, "total_paid_tax_incl": draft.total_paid_ti,
+        "total_products": draft.total_products, "total_products_wt": draft.total_products_wt,
+        "total_shipping_tax_excl": draft.shipping_te, "total_shipping_tax_incl": draft.shipping_ti,
+        "shipping_tax_computation_method": draft.shipping_tax_method,
+        "total_wrapping_tax_excl": 0, "total_wrapping_tax_incl": 0, "shop_address": shop_address(ctx),
+        "note": "", "date_add": now_local,
+    }
+    id_invoice = int(conn.execute(insert(oi).values(complete(oi, row))).inserted_primary_key[0])
+    taxes = [{"id_order_invoice": id_invoice, "type": "shipping", "id_tax": tax.id_tax,
+              "amount": tax.total_amount} for tax in draft.shipping_taxes if tax.total_amount != Decimal(0)]
+    if taxes and t.has_table("order_invoice_tax"):
+        conn.execute(insert(t.order_invoice_tax), taxes)
+    return id_invoice
+
+
+def link_payment(conn: Connection, t: ShopTables, *, id_order_invoice: int, id_order_payment: int,
+                 id_order: int) -> None:
+    conn.execute(insert(t.order_invoice_payment).values(id_order_invoice=id_order_invoice,
+                                                       id_order_payment=id_order_payment, id_order=id_order))

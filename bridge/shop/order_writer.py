@@ -1,0 +1,196 @@
+"""Write a Mirakl order into PrestaShop the way ``PaymentModule::validateOrder()`` does, in the caller's transaction.
+
+``OrderWriter.prepare`` reads everything (SKUs, products, tax rules, country, currency, carrier, states,
+stock locked FOR UPDATE) and computes the :class:`~bridge.domain.order_draft.OrderDraft`; any missing
+mapping raises ``SkippableError`` (the job holds the order) before anything is written.
+``OrderWriter.write`` then inserts customer, addresses, cart, order, lines, taxes, carrier, payment,
+history, invoice, message, sales and stock. Both must run on the same connection and transaction
+(the stock snapshot of ``prepare`` is what ``write`` updates); neither commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+import structlog
+from sqlalchemy.engine import Connection
+
+from bridge.config import PlatformConfig
+from bridge.domain.order_draft import DraftError, OrderDraft
+from bridge.domain.orders import MiraklOrder
+from bridge.errors import SkippableError
+from bridge.shop import invoice as inv
+from bridge.shop import order_rows as rows
+from bridge.shop.addresses import PlacedAddress, address_row, insert_address
+from bridge.shop.customers import KnownCustomer, create_customer, find_customer, remember_customer
+from bridge.shop.order_prepare import Preparer
+from bridge.shop.order_reads import StateFlags
+from bridge.shop.rows import local_naive
+from bridge.shop.shop import Shop
+from bridge.shop.stock_writer import (
+    StockRow,
+    apply_deltas,
+    movement_at_creation,
+    movements,
+    ps_version,
+    refresh_reserved,
+)
+from bridge.state.tables import bridge_tables
+
+log = structlog.get_logger(__name__)
+Key = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class PreparedOrder:
+    order: MiraklOrder
+    platform: str
+    draft: OrderDraft
+    delivery: PlacedAddress
+    invoice: PlacedAddress
+    id_currency: int
+    conversion_rate: Decimal
+    id_carrier: int
+    id_lang: int
+    state: StateFlags
+    out_of_stock_state: StateFlags | None
+    stock: dict[Key, StockRow]
+    shortages: list[tuple[str, int, int]]
+    customer: KnownCustomer | None
+    guest: bool
+    payment_label: str
+    payment_module: str
+    private_message: str
+    warnings: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class WrittenOrder:
+    id_order: int
+    reference: str
+    id_customer: int
+    warnings: list[str]
+
+
+class OrderWriter:
+    """Prepare and write imported orders for one shop (reference data cached for the writer's life)."""
+
+    def __init__(self, shop: Shop) -> None:
+        self.shop = shop
+        self._preparer = Preparer(shop)
+        self._mapping = bridge_tables(shop.prefix).customer
+
+    def prepare(self, conn: Connection, order: MiraklOrder, platform: PlatformConfig) -> PreparedOrder:
+        ref = f"order {order.order_id}"
+        try:
+            p = self._preparer.prepare(conn, order, platform)
+        except DraftError as exc:
+            raise SkippableError(ref, str(exc), code=exc.code) from None
+        customer = find_customer(conn, self.shop.tables, self._mapping, platform=platform.code,
+                                 mirakl_customer_id=order.customer.customer_id)
+        return PreparedOrder(customer=customer, **p)
+
+    def write(self, conn: Connection, prepared: PreparedOrder, *, flag_out_of_stock: bool,
+              now: datetime) -> WrittenOrder:
+        t, ctx = self.shop.tables, self.shop.context
+        p, d = prepared, prepared.draft
+        warnings = list(p.warnings)
+        now_local = local_naive(now, ctx.timezone)
+        id_customer, secure_key = self._customer(conn, p, now, now_local, warnings)
+        id_delivery, id_invoice_addr = self._addresses(conn, p, id_customer, now_local, warnings)
+        ids = rows.OrderIds(id_customer, secure_key, id_delivery, id_invoice_addr, 0, p.id_currency,
+                            p.id_carrier, p.id_lang)
+        ids = rows.OrderIds(**{**ids.__dict__, "id_cart": rows.insert_cart(conn, t, ctx, ids=ids, draft=d,
+                                                                           now_local=now_local)})
+        states = [p.state]
+        if p.shortages and flag_out_of_stock and p.out_of_stock_state is not None:
+            states.append(p.out_of_stock_state)
+        final = states[-1]
+        with_invoice = any(s.invoice for s in states)
+        paid = p.state.logable
+        reference = rows.new_reference(conn, t)
+        number = inv.next_invoice_number(conn, t, ctx, now_local) if with_invoice else 0
+        id_order = rows.insert_order(
+            conn, t, ctx, ids=ids, draft=d, reference=reference, payment=p.payment_label, module=p.payment_module,
+            conversion_rate=p.conversion_rate, state=final.id_order_state, valid=final.logable,
+            total_paid_real=d.total_paid_ti if paid else Decimal(0), invoice_number=number,
+            invoice_date=now_local if with_invoice else None, now_local=now_local, warnings=warnings)
+        id_oi = inv.insert_invoice(conn, t, ctx, d, id_order=id_order, number=number,
+                                   now_local=now_local) if with_invoice else 0
+        in_stock = {k: min(q, p.stock[k].quantity if k in p.stock else 0) for k, q in d.quantities.items()}
+        detail_ids = rows.insert_details(conn, t, ctx, d, id_order=id_order, id_order_invoice=id_oi,
+                                         in_stock=in_stock, warnings=warnings)
+        rows.insert_detail_taxes(conn, t, d, detail_ids)
+        rows.insert_carrier(conn, t, d, id_order=id_order, id_carrier=p.id_carrier, id_order_invoice=id_oi,
+                            now_local=now_local)
+        if paid:
+            id_payment = rows.insert_payment(conn, t, reference=reference, id_currency=p.id_currency,
+                                             amount=d.total_paid_ti, method=p.payment_label,
+                                             transaction_id=p.order.order_id, now_local=now_local,
+                                             warnings=warnings)
+            if id_oi:
+                inv.link_payment(conn, t, id_order_invoice=id_oi, id_order_payment=id_payment, id_order=id_order)
+        rows.insert_history(conn, t, id_order=id_order, states=[s.id_order_state for s in states],
+                            now_local=now_local)
+        if p.private_message:
+            rows.insert_message(conn, t, id_cart=ids.id_cart, id_customer=id_customer, id_order=id_order,
+                                text=p.private_message, now_local=now_local)
+        if p.state.logable:
+            sales: dict[int, int] = {}
+            for line in d.lines:
+                sales[line.id_product] = sales.get(line.id_product, 0) + line.quantity
+            rows.add_product_sales(conn, t, sales, now_local.date())
+        self._stock(conn, p, id_order, now_local, warnings)
+        log.info("order.written", mirakl_order_id=p.order.order_id, id_order=id_order, reference=reference,
+                 lines=len(d.lines), warnings=len(warnings))
+        return WrittenOrder(id_order, reference, id_customer, warnings)
+
+    # --- steps -----------------------------------------------------------------------------------
+
+    def _customer(self, conn: Connection, p: PreparedOrder, now: datetime, now_local: datetime,
+                  warnings: list[str]) -> tuple[int, str]:
+        if p.customer is not None and p.customer.id_customer:
+            return p.customer.id_customer, p.customer.secure_key
+        d = p.draft
+        id_customer, key = create_customer(conn, self.shop.tables, self.shop.context, firstname=d.firstname,
+                                           lastname=d.lastname, email=d.email, guest=p.guest,
+                                           now_local=now_local, warnings=warnings)
+        remember_customer(conn, self._mapping, platform=p.platform, mirakl_customer_id=d.customer_id,
+                          id_customer=id_customer, stale=p.customer is not None, now_utc=now)
+        return id_customer, key
+
+    def _addresses(self, conn: Connection, p: PreparedOrder, id_customer: int, now_local: datetime,
+                   warnings: list[str]) -> tuple[int, int]:
+        t, oid = self.shop.tables, p.order.order_id
+        delivery = address_row(t, p.delivery, id_customer=id_customer, alias=f"Delivery {oid}",
+                               now_local=now_local, warnings=warnings, label="delivery")
+        id_delivery = insert_address(conn, t, delivery)
+        if p.invoice == p.delivery:
+            return id_delivery, id_delivery
+        invoice = address_row(t, p.invoice, id_customer=id_customer, alias=f"Invoice {oid}",
+                              now_local=now_local, warnings=warnings, label="invoice")
+        return id_delivery, insert_address(conn, t, invoice)
+
+    def _stock(self, conn: Connection, p: PreparedOrder, id_order: int, now_local: datetime,
+               warnings: list[str]) -> None:
+        t, ctx = self.shop.tables, self.shop.context
+        skip_states = {ctx.config_int("PS_OS_CANCELED", -1), ctx.config_int("PS_OS_ERROR", -1)}
+        quantities = p.draft.quantities
+        if p.state.id_order_state not in skip_states:
+            version = ps_version(ctx.version)
+            deltas: dict[Key, int] = {}
+            for key, qty in quantities.items():
+                row = p.stock.get(key)
+                if row is not None and row.depends_on_stock and version and version[0] < 9:
+                    warnings.append(f"product {key[0]}-{key[1]} is managed by advanced stock management: "
+                                    "stock not decremented (PrestaShop does the same)")
+                    continue
+                deltas[key] = -qty
+            apply_deltas(conn, t, ctx, deltas, p.stock)
+            if movement_at_creation(ctx.version, p.state.shipped):
+                movements(conn, t, id_order=id_order, lines=[(k, -d) for k, d in deltas.items()],
+                          rows=p.stock, sign=-1, id_reason=ctx.config_int("PS_STOCK_CUSTOMER_ORDER_REASON", 0),
+                          now_local=now_local)
+        refresh_reserved(conn, t, ctx, {k[0] for k in quantities})
