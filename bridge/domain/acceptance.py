@@ -165,8 +165,13 @@ class _Verdict:
     backorder: bool
 
 
-def _decide_order(order: MiraklOrder, stock: Mapping[Key, StockLike], promised: Mapping[Key, int],
-                  sku_matches: Mapping[str, SkuMatchLike], policy: AcceptancePolicy) -> OrderDecision:
+def _decide_order(
+    order: MiraklOrder,
+    stock: Mapping[Key, StockLike],
+    promised: Mapping[Key, int],
+    sku_matches: Mapping[str, SkuMatchLike],
+    policy: AcceptancePolicy,
+) -> OrderDecision:
     verdicts = _verdicts(order, stock, promised, sku_matches, policy.stock_buffer)
     if not verdicts:
         return OrderDecision(order, "leave", NO_WAITING_LINES, ())
@@ -180,8 +185,13 @@ def _decide_order(order: MiraklOrder, stock: Mapping[Key, StockLike], promised: 
     return OrderDecision(order, outcome, reason, lines)
 
 
-def _verdicts(order: MiraklOrder, stock: Mapping[Key, StockLike], promised: Mapping[Key, int],
-              sku_matches: Mapping[str, SkuMatchLike], buffer: int) -> list[_Verdict]:
+def _verdicts(
+    order: MiraklOrder,
+    stock: Mapping[Key, StockLike],
+    promised: Mapping[Key, int],
+    sku_matches: Mapping[str, SkuMatchLike],
+    buffer: int,
+) -> list[_Verdict]:
     """Per waiting line: its product, the figures, and whether it can be served (in line order)."""
     taken: dict[Key, int] = {}  # units given to earlier lines of this order
     out = []
@@ -249,14 +259,32 @@ def _line_plan(v: _Verdict, outcome: Outcome, policy: AcceptancePolicy) -> LineP
     else:
         reason = ORDER_INCOMPLETE
     return LinePlan(
-        order_line_id=v.line.order_line_id, offer_sku=v.line.offer_sku, key=v.key, wanted=v.line.quantity,
-        stock=v.stock, reserved_before=v.reserved_before, available=v.available, decision=decision,
-        reason=reason, backorder=v.backorder,
+        order_line_id=v.line.order_line_id,
+        offer_sku=v.line.offer_sku,
+        key=v.key,
+        wanted=v.line.quantity,
+        stock=v.stock,
+        reserved_before=v.reserved_before,
+        available=v.available,
+        decision=decision,
+        reason=reason,
+        backorder=v.backorder,
     )
 
 
 __all__ = [
-    "AMBIGUOUS_SKU", "BACKORDER", "INVALID_QUANTITY", "IN_STOCK", "NO_WAITING_LINES", "ORDER_INCOMPLETE",
-    "STOCK_SHORTAGE", "UNKNOWN_SKU", "AcceptancePolicy", "Key", "LinePlan", "OrderDecision", "decide",
+    "AMBIGUOUS_SKU",
+    "BACKORDER",
+    "INVALID_QUANTITY",
+    "IN_STOCK",
+    "NO_WAITING_LINES",
+    "ORDER_INCOMPLETE",
+    "STOCK_SHORTAGE",
+    "UNKNOWN_SKU",
+    "AcceptancePolicy",
+    "Key",
+    "LinePlan",
+    "OrderDecision",
+    "decide",
     "oldest_first",
 ]

@@ -66,8 +66,12 @@ FAULT_AFTER_OR21 = "accept.after_or21"
 DECIDABLE = (None, omap.SEEN)  # order-map statuses the accept task may still answer
 DECIDED_ELSEWHERE = "decided_elsewhere"
 LINE_CANCELED = "line_canceled"
-LOG_EVENTS = {"accept": "order.accepted", "partial": "order.accepted", "refuse": "order.refused",
-              "leave": "order.left_pending"}
+LOG_EVENTS = {
+    "accept": "order.accepted",
+    "partial": "order.accepted",
+    "refuse": "order.refused",
+    "leave": "order.left_pending",
+}
 REPORT_KINDS = {"accept": "accepted", "partial": "accepted", "refuse": "refused", "leave": "left_pending"}
 
 
@@ -93,12 +97,17 @@ class Gathered:
 
 def policy_of(platform: PlatformConfig) -> AcceptancePolicy:
     a = platform.acceptance
-    return AcceptancePolicy(on_shortage=a.on_shortage, partial=a.partial, on_unknown_sku=a.on_unknown_sku,
-                            stock_buffer=platform.offers.stock_buffer)
+    return AcceptancePolicy(
+        on_shortage=a.on_shortage,
+        partial=a.partial,
+        on_unknown_sku=a.on_unknown_sku,
+        stock_buffer=platform.offers.stock_buffer,
+    )
 
 
-def list_waiting(client: MiraklClient, check_stop: Callable[[], None] | None = None
-                 ) -> tuple[list[MiraklOrder], list[SkippableError]]:
+def list_waiting(
+    client: MiraklClient, check_stop: Callable[[], None] | None = None
+) -> tuple[list[MiraklOrder], list[SkippableError]]:
     """Every WAITING_ACCEPTANCE order (all pages, each once), oldest first, and the unreadable ones."""
     orders: dict[str, MiraklOrder] = {}
     invalid: list[SkippableError] = []
@@ -112,9 +121,13 @@ def list_waiting(client: MiraklClient, check_stop: Callable[[], None] | None = N
     return oldest_first(orders.values()), invalid
 
 
-def read_shop_figures(conn: Connection, app: App, platform: PlatformConfig, orders: Iterable[MiraklOrder],
-                      matches: Mapping[str, SkuMatch] | None = None,
-                      ) -> tuple[dict[str, SkuMatch], dict[Key, StockLevel], dict[Key, int]]:
+def read_shop_figures(
+    conn: Connection,
+    app: App,
+    platform: PlatformConfig,
+    orders: Iterable[MiraklOrder],
+    matches: Mapping[str, SkuMatch] | None = None,
+) -> tuple[dict[str, SkuMatch], dict[Key, StockLevel], dict[Key, int]]:
     """SKU matches, stock rows and reserved units for these orders, read in the caller's transaction."""
     shop = app.shop
     ctx = shop.context
@@ -122,17 +135,24 @@ def read_shop_figures(conn: Connection, app: App, platform: PlatformConfig, orde
     if matches is None or not skus <= set(matches):
         matches = resolve_skus(conn, shop.tables, id_shop=ctx.id_shop, rule=platform.offers.sku, skus=skus)
     refs = [m.ref for m in (matches.get(s) for s in skus) if m is not None and m.ref is not None]
-    stock = stock_levels(conn, shop.tables, id_shop=ctx.id_shop, id_shop_group=ctx.id_shop_group,
-                         share_stock=ctx.share_stock, refs=refs,
-                         default_out_of_stock=ctx.config_int("PS_ORDER_OUT_OF_STOCK", 0))
+    stock = stock_levels(
+        conn,
+        shop.tables,
+        id_shop=ctx.id_shop,
+        id_shop_group=ctx.id_shop_group,
+        share_stock=ctx.share_stock,
+        refs=refs,
+        default_out_of_stock=ctx.config_int("PS_ORDER_OUT_OF_STOCK", 0),
+    )
     if not ctx.config_bool("PS_STOCK_MANAGEMENT", True):  # PrestaShop sells without counting: so do we
         stock = {k: StockLevel(v.quantity, 1, v.id_stock_available) for k, v in stock.items()}
     reserved = omap.reserved_units(conn, app.state.t)
     return dict(matches), stock, reserved
 
 
-def gather(app: App, platform: PlatformConfig, client: MiraklClient,
-           check_stop: Callable[[], None] | None = None) -> Gathered:
+def gather(
+    app: App, platform: PlatformConfig, client: MiraklClient, check_stop: Callable[[], None] | None = None
+) -> Gathered:
     waiting, invalid = list_waiting(client, check_stop)
     with app.engine.connect() as conn:
         rows = omap.get_orders(conn, app.state.t, platform.code, [o.order_id for o in waiting])
@@ -148,10 +168,16 @@ def plan(g: Gathered, platform: PlatformConfig) -> list[OrderDecision]:
 
 def line_figures(ln: LinePlan) -> dict[str, Any]:
     return {
-        "order_line_id": ln.order_line_id, "sku": ln.offer_sku,
-        "id_product": ln.key[0] if ln.key else None, "id_product_attribute": ln.key[1] if ln.key else None,
-        "wanted": ln.wanted, "stock": ln.stock, "reserved": ln.reserved_before, "available": ln.available,
-        "decision": ln.decision, "reason": ln.reason,
+        "order_line_id": ln.order_line_id,
+        "sku": ln.offer_sku,
+        "id_product": ln.key[0] if ln.key else None,
+        "id_product_attribute": ln.key[1] if ln.key else None,
+        "wanted": ln.wanted,
+        "stock": ln.stock,
+        "reserved": ln.reserved_before,
+        "available": ln.available,
+        "decision": ln.decision,
+        "reason": ln.reason,
     }
 
 
@@ -183,8 +209,16 @@ def apply_one(ctx: TaskContext, planned: OrderDecision, matches: Mapping[str, Sk
     app, code, order = ctx.app, ctx.platform.code, planned.order
     t, now = app.state.t, ctx.now()
     with app.engine.begin() as conn:
-        omap.insert_order(conn, t, code, order.order_id, status=omap.SEEN, now=now, mirakl_state=order.state,
-                          mirakl_created_at=order.created_date)
+        omap.insert_order(
+            conn,
+            t,
+            code,
+            order.order_id,
+            status=omap.SEEN,
+            now=now,
+            mirakl_state=order.state,
+            mirakl_created_at=order.created_date,
+        )
         row = omap.get_order(conn, t, code, order.order_id, for_update=True)
         if row is None or row.status not in DECIDABLE:
             ctx.report.count("already_answered")
@@ -193,13 +227,34 @@ def apply_one(ctx: TaskContext, planned: OrderDecision, matches: Mapping[str, Sk
         _, stock, reserved = read_shop_figures(conn, app, ctx.platform, [order], matches)
         [decision] = decide([order], stock, reserved, matches, policy_of(ctx.platform))
         if decision.outcome == "leave":
-            omap.set_status(conn, t, code, order.order_id, status=omap.SEEN, now=now, expected=[omap.SEEN],
-                            mirakl_state=order.state, error_code=decision.reason, last_error=_why(decision))
+            omap.set_status(
+                conn,
+                t,
+                code,
+                order.order_id,
+                status=omap.SEEN,
+                now=now,
+                expected=[omap.SEEN],
+                mirakl_state=order.state,
+                error_code=decision.reason,
+                last_error=_why(decision),
+            )
         else:
-            omap.record_decisions(conn, t, code, order.order_id, _line_rows(decision), phase="intended",
-                                  now=now)
-            omap.set_status(conn, t, code, order.order_id, status=omap.ACCEPTING, now=now,
-                            expected=[omap.SEEN], mirakl_state=order.state, error_code=None, last_error=None)
+            omap.record_decisions(
+                conn, t, code, order.order_id, _line_rows(decision), phase="intended", now=now
+            )
+            omap.set_status(
+                conn,
+                t,
+                code,
+                order.order_id,
+                status=omap.ACCEPTING,
+                now=now,
+                expected=[omap.SEEN],
+                mirakl_state=order.state,
+                error_code=None,
+                last_error=None,
+            )
     if decision.outcome == "leave":
         _report_decision(ctx, decision)
         return
@@ -215,16 +270,29 @@ def apply_one(ctx: TaskContext, planned: OrderDecision, matches: Mapping[str, Sk
     with app.engine.begin() as conn:
         omap.set_decisions_phase(conn, t, code, order.order_id, phase="confirmed", now=ctx.now())
         accepted = any(ln.decision == "accept" for ln in decision.lines)
-        omap.set_status(conn, t, code, order.order_id, status=omap.ACCEPTED if accepted else omap.REFUSED,
-                        now=ctx.now(), expected=[omap.ACCEPTING], accepted_at=ctx.now() if accepted else None)
+        omap.set_status(
+            conn,
+            t,
+            code,
+            order.order_id,
+            status=omap.ACCEPTED if accepted else omap.REFUSED,
+            now=ctx.now(),
+            expected=[omap.ACCEPTING],
+            accepted_at=ctx.now() if accepted else None,
+        )
     _report_decision(ctx, decision)
 
 
 def _line_rows(decision: OrderDecision) -> list[omap.LineDecision]:
     return [
         omap.LineDecision(
-            order_line_id=ln.order_line_id, offer_sku=ln.offer_sku, quantity=ln.wanted, decision=ln.decision,
-            reason=ln.reason, units_reserved=ln.units_reserved, id_product=ln.key[0] if ln.key else None,
+            order_line_id=ln.order_line_id,
+            offer_sku=ln.offer_sku,
+            quantity=ln.wanted,
+            decision=ln.decision,
+            reason=ln.reason,
+            units_reserved=ln.units_reserved,
+            id_product=ln.key[0] if ln.key else None,
             id_product_attribute=ln.key[1] if ln.key else None,
         )
         for ln in decision.lines
@@ -232,8 +300,11 @@ def _line_rows(decision: OrderDecision) -> list[omap.LineDecision]:
 
 
 def _why(decision: OrderDecision) -> str:
-    parts = [f"{ln.order_line_id} {ln.offer_sku}: {ln.reason} (wanted {ln.wanted}, available {ln.available})"
-             for ln in decision.lines if ln.reason in decision.reasons]
+    parts = [
+        f"{ln.order_line_id} {ln.offer_sku}: {ln.reason} (wanted {ln.wanted}, available {ln.available})"
+        for ln in decision.lines
+        if ln.reason in decision.reasons
+    ]
     return "; ".join(parts) or decision.reason
 
 
@@ -243,10 +314,22 @@ def _report_decision(ctx: TaskContext, decision: OrderDecision) -> None:
     ctx.report.count(kind)
     if decision.outcome == "partial":
         ctx.report.count("partially_accepted")
-    ctx.report.add(kind, order_id=decision.order_id, outcome=decision.outcome, reasons=decision.reasons,
-                   created_date=decision.order.created_date, lines=lines)
-    log.info(LOG_EVENTS[decision.outcome], order_id=decision.order_id, outcome=decision.outcome,
-             reason=decision.reason, lines=lines, dry_run=ctx.dry_run)
+    ctx.report.add(
+        kind,
+        order_id=decision.order_id,
+        outcome=decision.outcome,
+        reasons=decision.reasons,
+        created_date=decision.order.created_date,
+        lines=lines,
+    )
+    log.info(
+        LOG_EVENTS[decision.outcome],
+        order_id=decision.order_id,
+        outcome=decision.outcome,
+        reason=decision.reason,
+        lines=lines,
+        dry_run=ctx.dry_run,
+    )
 
 
 def _call_failed(ctx: TaskContext, decision: OrderDecision, exc: MiraklError) -> None:
@@ -256,14 +339,34 @@ def _call_failed(ctx: TaskContext, decision: OrderDecision, exc: MiraklError) ->
     with app.engine.begin() as conn:
         if certain:
             omap.set_decisions_phase(conn, app.state.t, code, order_id, phase="failed", now=now)
-            omap.note_failure(conn, app.state.t, code, order_id, status=omap.SEEN, code="or21_failed",
-                              message=str(exc), now=now)
+            omap.note_failure(
+                conn,
+                app.state.t,
+                code,
+                order_id,
+                status=omap.SEEN,
+                code="or21_failed",
+                message=str(exc),
+                now=now,
+            )
         else:
             omap.set_decisions_phase(conn, app.state.t, code, order_id, phase="sent", now=now)
-            omap.note_failure(conn, app.state.t, code, order_id, status=omap.ACCEPTING,
-                              code="or21_unverified", message=str(exc), now=now)
-    ctx.report.error(f"order {order_id}", str(exc), code="or21_failed" if certain else "or21_unverified",
-                     reservation_kept=not certain)
+            omap.note_failure(
+                conn,
+                app.state.t,
+                code,
+                order_id,
+                status=omap.ACCEPTING,
+                code="or21_unverified",
+                message=str(exc),
+                now=now,
+            )
+    ctx.report.error(
+        f"order {order_id}",
+        str(exc),
+        code="or21_failed" if certain else "or21_unverified",
+        reservation_kept=not certain,
+    )
     log.warning("order.accept_failed", order_id=order_id, error=str(exc), reservation_kept=not certain)
     if isinstance(exc, MiraklAuthError):
         raise exc
@@ -271,14 +374,20 @@ def _call_failed(ctx: TaskContext, decision: OrderDecision, exc: MiraklError) ->
 
 def _already_decided(ctx: TaskContext, decision: OrderDecision) -> None:
     order_id = decision.order_id
+    problem = ""
     try:
         current = ctx.mirakl.get_order(order_id)
+    except MiraklAuthError:
+        raise
     except (MiraklError, SkippableError) as exc:
-        current = None
-        ctx.report.error(f"order {order_id}", f"already decided on Mirakl, re-read failed: {exc}",
-                         code="reread_failed")
-    if current is None:
-        return  # stays ``accepting`` (reservation kept): the next run's reconcile settles it
+        current, problem = None, str(exc)
+    if current is None:  # stays ``accepting`` (reservation kept): the next run's reconcile settles it
+        ctx.report.error(
+            f"order {order_id}",
+            f"already decided on Mirakl, re-read failed: {problem or 'not found'}",
+            code="reread_failed",
+        )
+        return
     keys = {ln.order_line_id: ln.key for ln in decision.lines}
     with ctx.app.engine.begin() as conn:
         status = settle(conn, ctx, current, keys, {})
@@ -290,8 +399,13 @@ def _already_decided(ctx: TaskContext, decision: OrderDecision) -> None:
 # --- recording what Mirakl says --------------------------------------------------------------
 
 
-def settle(conn: Connection, ctx: TaskContext, order: MiraklOrder, keys: Mapping[str, Key | None],
-           intended: Mapping[str, tuple[str, str]]) -> str:
+def settle(
+    conn: Connection,
+    ctx: TaskContext,
+    order: MiraklOrder,
+    keys: Mapping[str, Key | None],
+    intended: Mapping[str, tuple[str, str]],
+) -> str:
     """Record ``order`` as Mirakl has it (row must be ``accepting``); returns the new map status.
 
     Still waiting on Mirakl -> decisions ``failed``, status ``seen`` (decided again normally).
@@ -301,16 +415,35 @@ def settle(conn: Connection, ctx: TaskContext, order: MiraklOrder, keys: Mapping
     t, code, now = ctx.app.state.t, ctx.platform.code, ctx.now()
     if any(ln.state == WAITING_ACCEPTANCE for ln in order.lines):
         omap.set_decisions_phase(conn, t, code, order.order_id, phase="failed", now=now)
-        omap.set_status(conn, t, code, order.order_id, status=omap.SEEN, now=now, expected=[omap.ACCEPTING],
-                        mirakl_state=order.state)
+        omap.set_status(
+            conn,
+            t,
+            code,
+            order.order_id,
+            status=omap.SEEN,
+            now=now,
+            expected=[omap.ACCEPTING],
+            mirakl_state=order.state,
+        )
         return omap.SEEN
-    rows = [_line_as_mirakl_has_it(ln, keys.get(ln.order_line_id), intended.get(ln.order_line_id))
-            for ln in order.lines]
+    rows = [
+        _line_as_mirakl_has_it(ln, keys.get(ln.order_line_id), intended.get(ln.order_line_id))
+        for ln in order.lines
+    ]
     omap.record_decisions(conn, t, code, order.order_id, rows, phase="confirmed", now=now)
     accepted_any = any(r.decision == "accept" for r in rows)
     status = omap.ACCEPTED if accepted_any else (omap.CANCELLED if order.state == CANCELED else omap.REFUSED)
-    omap.set_status(conn, t, code, order.order_id, status=status, now=now, expected=[omap.ACCEPTING],
-                    mirakl_state=order.state, accepted_at=now if accepted_any else None)
+    omap.set_status(
+        conn,
+        t,
+        code,
+        order.order_id,
+        status=status,
+        now=now,
+        expected=[omap.ACCEPTING],
+        mirakl_state=order.state,
+        accepted_at=now if accepted_any else None,
+    )
     return status
 
 
@@ -322,8 +455,13 @@ def _line_as_mirakl_has_it(ln: OrderLine, key: Key | None, ours: tuple[str, str]
     else:
         reason = DECIDED_ELSEWHERE if accepted or ln.state == REFUSED else LINE_CANCELED
     return omap.LineDecision(
-        order_line_id=ln.order_line_id, offer_sku=ln.offer_sku, quantity=ln.quantity, decision=decision,
-        reason=reason, units_reserved=ln.quantity if accepted else 0, id_product=key[0] if key else None,
+        order_line_id=ln.order_line_id,
+        offer_sku=ln.offer_sku,
+        quantity=ln.quantity,
+        decision=decision,
+        reason=reason,
+        units_reserved=ln.quantity if accepted else 0,
+        id_product=key[0] if key else None,
         id_product_attribute=key[1] if key else None,
     )
 
@@ -343,8 +481,11 @@ def reconcile(ctx: TaskContext) -> None:
         ctx.check_stop()
         order = by_id.get(row.mirakl_order_id)
         if order is None:
-            ctx.report.error(f"order {row.mirakl_order_id}",
-                             "answered by an earlier run but not found on Mirakl", code="reconcile_not_found")
+            ctx.report.error(
+                f"order {row.mirakl_order_id}",
+                "answered by an earlier run but not found on Mirakl",
+                code="reconcile_not_found",
+            )
             continue
         with app.engine.begin() as conn:
             locked = omap.get_order(conn, t, code, row.mirakl_order_id, for_update=True)
@@ -353,7 +494,8 @@ def reconcile(ctx: TaskContext) -> None:
             ours = omap.decisions_of(conn, t, code, row.mirakl_order_id)
             keys: dict[str, Key | None] = {
                 d["order_line_id"]: (int(d["id_product"]), int(d["id_product_attribute"] or 0))
-                for d in ours if d["id_product"] is not None
+                for d in ours
+                if d["id_product"] is not None
             }
             intended = {d["order_line_id"]: (d["decision"], d["reason"]) for d in ours}
             status = settle(conn, ctx, order, keys, intended)
@@ -362,6 +504,17 @@ def reconcile(ctx: TaskContext) -> None:
         log.info("order.reconciled", order_id=row.mirakl_order_id, mirakl_state=order.state, status=status)
 
 
-__all__ = ["FAULT_AFTER_OR21", "FAULT_ENV", "Gathered", "apply_one", "gather", "line_figures", "plan",
-           "policy_of", "read_shop_figures", "reconcile", "run", "settle"]
-
+__all__ = [
+    "FAULT_AFTER_OR21",
+    "FAULT_ENV",
+    "Gathered",
+    "apply_one",
+    "gather",
+    "line_figures",
+    "plan",
+    "policy_of",
+    "read_shop_figures",
+    "reconcile",
+    "run",
+    "settle",
+]

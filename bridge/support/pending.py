@@ -22,8 +22,13 @@ if TYPE_CHECKING:
 
 # (field, heading, alignment) of the per-line table
 COLUMNS = (
-    ("order_line_id", "line", "<"), ("sku", "sku", "<"), ("wanted", "wanted", ">"), ("stock", "stock", ">"),
-    ("reserved", "reserved", ">"), ("available", "available", ">"), ("decision", "decision", "<"),
+    ("order_line_id", "line", "<"),
+    ("sku", "sku", "<"),
+    ("wanted", "wanted", ">"),
+    ("stock", "stock", ">"),
+    ("reserved", "reserved", ">"),
+    ("available", "available", ">"),
+    ("decision", "decision", "<"),
     ("reason", "reason", "<"),
 )
 
@@ -35,24 +40,43 @@ def pending_orders(app: App, code: str, now: datetime) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for d in plan(g, platform):
         row = g.rows.get(d.order_id)
-        out.append({
-            **_age(now, d.order.created_date), "order_id": d.order_id, "next_run": d.outcome,
-            "reason": d.reason, "reasons": d.reasons, "bridge_status": row.status if row else None,
-            "lines": [line_figures(ln) for ln in d.lines],
-        })
+        out.append(
+            {
+                **_age(now, d.order.created_date),
+                "order_id": d.order_id,
+                "next_run": d.outcome,
+                "reason": d.reason,
+                "reasons": d.reasons,
+                "bridge_status": row.status if row else None,
+                "lines": [line_figures(ln) for ln in d.lines],
+            }
+        )
     for order, row in g.answered:
-        out.append({
-            **_age(now, order.created_date), "order_id": order.order_id,
-            "next_run": "reconcile" if row.status == omap.ACCEPTING else "none",
-            "reason": f"already answered by the bridge (status {row.status})", "reasons": [],
-            "bridge_status": row.status, "lines": [],
-        })
+        out.append(
+            {
+                **_age(now, order.created_date),
+                "order_id": order.order_id,
+                "next_run": "reconcile" if row.status == omap.ACCEPTING else "none",
+                "reason": f"already answered by the bridge (status {row.status})",
+                "reasons": [],
+                "bridge_status": row.status,
+                "lines": [],
+            }
+        )
     for err in g.invalid:
-        out.append({
-            "order_id": err.item_ref.removeprefix("order "), "created_date": None, "waited_s": None,
-            "waited": "", "next_run": "error", "reason": f"{err.code}: {err.reason}", "reasons": [err.code],
-            "bridge_status": None, "lines": [],
-        })
+        out.append(
+            {
+                "order_id": err.item_ref.removeprefix("order "),
+                "created_date": None,
+                "waited_s": None,
+                "waited": "",
+                "next_run": "error",
+                "reason": f"{err.code}: {err.reason}",
+                "reasons": [err.code],
+                "bridge_status": None,
+                "lines": [],
+            }
+        )
     return out
 
 
@@ -61,9 +85,14 @@ def cmd_orders_pending(app: App, code: str, as_json: bool, out: TextIO) -> int:
     orders = pending_orders(app, code, app.clock())
     policy = policy_of(platform)
     header = {
-        "platform": code, "acceptance_enabled": platform.acceptance.enabled,
-        "policy": {"on_shortage": policy.on_shortage, "partial": policy.partial,
-                   "on_unknown_sku": policy.on_unknown_sku, "stock_buffer": policy.stock_buffer},
+        "platform": code,
+        "acceptance_enabled": platform.acceptance.enabled,
+        "policy": {
+            "on_shortage": policy.on_shortage,
+            "partial": policy.partial,
+            "on_unknown_sku": policy.on_unknown_sku,
+            "stock_buffer": policy.stock_buffer,
+        },
     }
     if as_json:
         out.write(json.dumps({**header, "orders": orders}, indent=2, ensure_ascii=False) + "\n")
@@ -74,11 +103,12 @@ def cmd_orders_pending(app: App, code: str, as_json: bool, out: TextIO) -> int:
 
 def render_pending(header: dict[str, Any], orders: list[dict[str, Any]]) -> str:
     p = header["policy"]
-    lines = [
+    title = (
         f"{header['platform']}: {len(orders)} order(s) waiting for acceptance "
         f"(on_shortage={p['on_shortage']}, partial={'yes' if p['partial'] else 'no'}, "
         f"unknown SKU={p['on_unknown_sku']}, stock buffer={p['stock_buffer']})"
-    ]
+    )
+    lines = [title]
     if not header["acceptance_enabled"]:
         lines.append("acceptance.enabled = false for this platform: no run answers these orders")
     for o in orders:

@@ -23,16 +23,25 @@ def raw_config(db_url: str, prefix: str, platforms: dict[str, str], **acceptance
         "shop": {"database_url": db_url, "table_prefix": prefix},
         "daemon": {"min_manual_interval_s": 0},
         "platforms": [
-            {"code": code, "api_url": url, "api_key_env": "TEST_MIRAKL_KEY", "max_attempts": 3, "max_retry_s": 10,
-             "read_timeout_s": 10, "offers": {"stock_buffer": buffer}, "acceptance": dict(acceptance)}
+            {
+                "code": code,
+                "api_url": url,
+                "api_key_env": "TEST_MIRAKL_KEY",
+                "max_attempts": 3,
+                "max_retry_s": 10,
+                "read_timeout_s": 10,
+                "offers": {"stock_buffer": buffer},
+                "acceptance": dict(acceptance),
+            }
             for code, url in platforms.items()
         ],
     }
 
 
 def make_config(db_url: str, prefix: str, sim_url: str, **acceptance: Any) -> Config:
-    return config_from_dict(raw_config(db_url, prefix, {CODE: sim_url}, **copy.deepcopy(acceptance)),
-                            {"TEST_MIRAKL_KEY": SIM_KEY})
+    return config_from_dict(
+        raw_config(db_url, prefix, {CODE: sim_url}, **copy.deepcopy(acceptance)), {"TEST_MIRAKL_KEY": SIM_KEY}
+    )
 
 
 def map_row(engine: Any, prefix: str, order_id: str, platform: str = CODE) -> omap.OrderRow | None:
@@ -56,9 +65,16 @@ def stock_of(engine: Any, prefix: str, key: tuple[int, int]) -> int:
 
     sa = cached_metadata(prefix).tables[prefix + "stock_available"]
     with engine.connect() as conn:
-        return int(conn.execute(select(sa.c.quantity).where(
-            sa.c.id_product == key[0], sa.c.id_product_attribute == key[1], sa.c.id_shop == 1,
-            sa.c.id_shop_group == 0)).scalar_one())
+        return int(
+            conn.execute(
+                select(sa.c.quantity).where(
+                    sa.c.id_product == key[0],
+                    sa.c.id_product_attribute == key[1],
+                    sa.c.id_shop == 1,
+                    sa.c.id_shop_group == 0,
+                )
+            ).scalar_one()
+        )
 
 
 def put_stock(engine: Any, prefix: str, key: tuple[int, int], qty: int) -> None:
@@ -68,4 +84,6 @@ def put_stock(engine: Any, prefix: str, key: tuple[int, int], qty: int) -> None:
 
 def answers(sim: Any, order_id: str) -> list[dict[str, bool]]:
     """Every OR21 the simulator applied for the order, as {line id: accepted}."""
-    return [{ln["id"]: ln["accepted"] for ln in body["order_lines"]} for body in sim.decisions.get(order_id, [])]
+    return [
+        {ln["id"]: ln["accepted"] for ln in body["order_lines"]} for body in sim.decisions.get(order_id, [])
+    ]

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from accept_support import CODE, SIM_KEY, answers, line_rows, make_config, map_row, raw_config, reserved
+
 from bridge.jobs.accept import FAULT_AFTER_OR21, FAULT_ENV
 from bridge.jobs.runner import run_task
 from bridge.sandbox import MiraklSimulator
@@ -32,12 +32,23 @@ print(report.to_json())
 
 def run_child(shop, sim, *, fault: str | None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != FAULT_ENV}
-    env.update(PYTHONPATH=str(ROOT), TEST_MIRAKL_KEY=SIM_KEY, TEST_ACCEPT_PLATFORM=CODE,
-               TEST_ACCEPT_CONFIG=json.dumps(raw_config(shop.url, shop.prefix, {CODE: sim.url})))
+    env.update(
+        PYTHONPATH=str(ROOT),
+        TEST_MIRAKL_KEY=SIM_KEY,
+        TEST_ACCEPT_PLATFORM=CODE,
+        TEST_ACCEPT_CONFIG=json.dumps(raw_config(shop.url, shop.prefix, {CODE: sim.url})),
+    )
     if fault:
         env[FAULT_ENV] = fault
-    return subprocess.run([sys.executable, "-c", CHILD], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", CHILD],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_a_crash_after_or21_keeps_the_reservation_and_the_rerun_records_acceptance_without_resending(
@@ -69,9 +80,10 @@ def test_a_crash_after_or21_keeps_the_reservation_and_the_rerun_records_acceptan
         assert answers(sim, second["order_id"]) == [{f"{second['order_id']}-1": True}]
         row = map_row(shop.engine, shop.prefix, first["order_id"])
         assert row.status == "accepted"
-        assert [(ln["decision"], ln["reason"], ln["phase"], ln["units_reserved"])
-                for ln in line_rows(shop.engine, shop.prefix, first["order_id"])] == [
-            ("accept", "in_stock", "confirmed", 2)]
+        assert [
+            (ln["decision"], ln["reason"], ln["phase"], ln["units_reserved"])
+            for ln in line_rows(shop.engine, shop.prefix, first["order_id"])
+        ] == [("accept", "in_stock", "confirmed", 2)]
         assert reserved(shop.engine, shop.prefix) == {mug: 2, (shop.ids.product("SOCKS").id_product, 0): 1}
 
 
@@ -80,6 +92,6 @@ def test_without_the_fault_variable_the_same_child_runs_to_the_end(shop) -> None
         o = sim.add_order(skus=["MUG"], quantities=[1])
         done = run_child(shop, sim, fault=None)
         assert done.returncode == 0, done.stderr[-2000:]
-        report = json.loads(done.stdout[done.stdout.index("{\n"):])
+        report = json.loads(done.stdout[done.stdout.index("{\n") :])
         assert report["counts"]["accepted"] == 1
         assert map_row(shop.engine, shop.prefix, o["order_id"]).status == "accepted"

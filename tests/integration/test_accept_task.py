@@ -9,8 +9,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from structlog.testing import capture_logs
-
 from accept_support import (
     CODE,
     SIM_KEY,
@@ -23,6 +21,8 @@ from accept_support import (
     reserved,
     stock_of,
 )
+from structlog.testing import capture_logs
+
 from bridge.config import config_from_dict
 from bridge.jobs import accept
 from bridge.jobs.context import TaskContext
@@ -65,7 +65,9 @@ def items(report: TaskReport, kind: str) -> dict[str, dict[str, Any]]:
 
 
 class TestEnoughStock:
-    def test_an_order_within_stock_is_accepted_on_mirakl_and_recorded_with_its_reservation(self, shop, sim) -> None:
+    def test_an_order_within_stock_is_accepted_on_mirakl_and_recorded_with_its_reservation(
+        self, shop, sim
+    ) -> None:
         o = sim.add_order(skus=["MUG", "TSHIRT-S-RED"], quantities=[2, 3])
         report = run(shop, sim)
         assert report.status == "ok", report.to_json()
@@ -75,7 +77,9 @@ class TestEnoughStock:
         assert row is not None and row.status == "accepted" and row.accepted_at is not None
         lines = line_rows(shop.engine, shop.prefix, o["order_id"])
         assert [(ln["decision"], ln["reason"], ln["units_reserved"], ln["phase"]) for ln in lines] == [
-            ("accept", "in_stock", 2, "confirmed"), ("accept", "in_stock", 3, "confirmed")]
+            ("accept", "in_stock", 2, "confirmed"),
+            ("accept", "in_stock", 3, "confirmed"),
+        ]
         # seeded stock MUG 12, TSHIRT-S-RED 3: nothing imported yet, so these units are reserved
         assert reserved(shop.engine, shop.prefix) == {key(shop, "MUG"): 2, key(shop, "TSHIRT-S-RED"): 3}
 
@@ -92,11 +96,20 @@ class TestEnoughStock:
             run(shop, sim)
         [event] = [e for e in logs if e["event"] == "order.accepted"]
         assert event["order_id"] == o["order_id"]
-        assert event["lines"] == [{
-            "order_line_id": f"{o['order_id']}-1", "sku": "BOOK", "id_product": key(shop, "BOOK")[0],
-            "id_product_attribute": 0, "wanted": 2, "stock": 7, "reserved": 0, "available": 7,
-            "decision": "accept", "reason": "in_stock",
-        }]
+        assert event["lines"] == [
+            {
+                "order_line_id": f"{o['order_id']}-1",
+                "sku": "BOOK",
+                "id_product": key(shop, "BOOK")[0],
+                "id_product_attribute": 0,
+                "wanted": 2,
+                "stock": 7,
+                "reserved": 0,
+                "available": 7,
+                "decision": "accept",
+                "reason": "in_stock",
+            }
+        ]
 
     def test_dry_run_decides_but_neither_calls_mirakl_nor_writes(self, shop, sim) -> None:
         o = sim.add_order(skus=["MUG"], quantities=[1])
@@ -119,8 +132,9 @@ class TestShortage:
         assert answers(sim, o["order_id"]) == []
         left = items(report, "left_pending")[o["order_id"]]
         assert left["reasons"] == ["stock_shortage"]
-        assert [(ln["sku"], ln["wanted"], ln["stock"], ln["available"], ln["decision"]) for ln in left["lines"]] == [
-            ("MUG", 1, 12, 12, "leave"), ("BOOK", 2, 1, 1, "leave")]
+        assert [
+            (ln["sku"], ln["wanted"], ln["stock"], ln["available"], ln["decision"]) for ln in left["lines"]
+        ] == [("MUG", 1, 12, 12, "leave"), ("BOOK", 2, 1, 1, "leave")]
         row = map_row(shop.engine, shop.prefix, o["order_id"])
         assert row is not None and row.status == "seen" and row.error_code == "stock_shortage"
         assert reserved(shop.engine, shop.prefix) == {}
@@ -156,6 +170,20 @@ class TestShortage:
         report = run(shop, sim, stock_buffer=2)
         assert items(report, "left_pending")[o["order_id"]]["lines"][0]["available"] == 5
 
+    def test_a_product_orderable_out_of_stock_is_accepted_and_its_units_reserved(self, shop, sim) -> None:
+        from bridge.testshop.schema import cached_metadata
+
+        mug = key(shop, "MUG")
+        put_stock(shop.engine, shop.prefix, mug, 0)
+        sa = cached_metadata(shop.prefix).tables[shop.prefix + "stock_available"]
+        with shop.engine.begin() as conn:
+            conn.execute(sa.update().where(sa.c.id_product == mug[0]).values(out_of_stock=1))
+        o = sim.add_order(skus=["MUG"], quantities=[2])
+        report = run(shop, sim)
+        assert answers(sim, o["order_id"]) == [{f"{o['order_id']}-1": True}]
+        assert items(report, "accepted")[o["order_id"]]["lines"][0]["reason"] == "backorder"
+        assert reserved(shop.engine, shop.prefix) == {mug: 2}
+
 
 class TestCompetition:
     def test_two_orders_competing_for_the_last_unit_the_oldest_gets_it(self, shop, sim) -> None:
@@ -173,8 +201,10 @@ class TestCompetition:
         with MiraklSimulator(api_key=SIM_KEY) as sim1, MiraklSimulator(api_key=SIM_KEY) as sim2:
             first = sim1.add_order(skus=["MUG"], quantities=[2])
             second = sim2.add_order(skus=["MUG"], quantities=[2])
-            cfg = config_from_dict(raw_config(shop.url, shop.prefix, {"one": sim1.url, "two": sim2.url}),
-                                   {"TEST_MIRAKL_KEY": SIM_KEY})
+            cfg = config_from_dict(
+                raw_config(shop.url, shop.prefix, {"one": sim1.url, "two": sim2.url}),
+                {"TEST_MIRAKL_KEY": SIM_KEY},
+            )
             app = App(cfg)
             run_task(app, "accept", "one", force=True)
             report = run_task(app, "accept", "two", force=True)
@@ -201,8 +231,9 @@ class TestCompetition:
         assert all(len(answers(sim, o["order_id"])) == 1 for o in orders)
         assert sum(r.counts.get("accepted", 0) for r in reports) == 6
 
-
-    def test_a_process_holding_a_stale_plan_does_not_answer_an_order_already_answered(self, shop, sim) -> None:
+    def test_a_process_holding_a_stale_plan_does_not_answer_an_order_already_answered(
+        self, shop, sim
+    ) -> None:
         # the runner's named locks keep two runs apart; below them, the order-map row lock decides
         o = sim.add_order(skus=["MUG"], quantities=[1])
         app1, app2 = app_for(shop, sim), app_for(shop, sim)
@@ -218,6 +249,21 @@ class TestCompetition:
         assert ctx2.report.counts == {"already_answered": 1}
 
 
+class TestMultishop:
+    def test_a_shop_sharing_stock_with_its_group_is_checked_against_the_group_row(
+        self, multishop, sim
+    ) -> None:
+        mug = key(multishop, "MUG")
+        put_stock(multishop.engine, multishop.prefix, mug, 1)  # the shared row (id_shop 0, group 1)
+        first = sim.add_order(skus=["MUG"], quantities=[1], created_date="2026-01-10T10:00:00Z")
+        second = sim.add_order(skus=["MUG"], quantities=[1], created_date="2026-01-10T11:00:00Z")
+        report = run(multishop, sim)
+        assert answers(sim, first["order_id"]) == [{f"{first['order_id']}-1": True}]
+        assert answers(sim, second["order_id"]) == []
+        left = items(report, "left_pending")[second["order_id"]]["lines"][0]
+        assert (left["stock"], left["reserved"], left["available"]) == (1, 1, 0)
+
+
 class TestLinesSharingAProduct:
     def test_two_lines_on_one_product_are_counted_together(self, shop, sim) -> None:
         put_stock(shop.engine, shop.prefix, key(shop, "MUG"), 3)
@@ -225,7 +271,9 @@ class TestLinesSharingAProduct:
         report = run(shop, sim, on_shortage="refuse")
         assert answers(sim, o["order_id"]) == [{f"{o['order_id']}-1": False, f"{o['order_id']}-2": False}]
         assert [ln["reason"] for ln in items(report, "refused")[o["order_id"]]["lines"]] == [
-            "order_incomplete", "stock_shortage"]
+            "order_incomplete",
+            "stock_shortage",
+        ]
 
     def test_two_lines_on_one_product_that_fit_reserve_their_sum(self, shop, sim) -> None:
         put_stock(shop.engine, shop.prefix, key(shop, "MUG"), 4)
@@ -274,7 +322,8 @@ class TestDecidedElsewhere:
         assert row.status == "accepted" and row.mirakl_state == "WAITING_DEBIT_PAYMENT"
         lines = line_rows(shop.engine, shop.prefix, o["order_id"])
         assert [(ln["decision"], ln["reason"], ln["phase"]) for ln in lines] == [
-            ("accept", "decided_elsewhere", "confirmed")] * 2
+            ("accept", "decided_elsewhere", "confirmed")
+        ] * 2
         # accepted on Mirakl, not imported: its units count against the stock
         assert reserved(shop.engine, shop.prefix) == {key(shop, "MUG"): 1, key(shop, "BOOK"): 2}
 
@@ -324,7 +373,9 @@ class TestMiraklFailures:
 class TestReportMatchesDatabase:
     def test_stock_and_reserved_figures_in_the_report_are_the_database_figures(self, shop, sim) -> None:
         put_stock(shop.engine, shop.prefix, key(shop, "SOCKS"), 9)
-        a = sim.add_order(skus=["SOCKS", "TSHIRT-M-RED"], quantities=[4, 1], created_date="2026-02-01T08:00:00Z")
+        a = sim.add_order(
+            skus=["SOCKS", "TSHIRT-M-RED"], quantities=[4, 1], created_date="2026-02-01T08:00:00Z"
+        )
         b = sim.add_order(skus=["SOCKS"], quantities=[3], created_date="2026-02-01T09:00:00Z")
         c = sim.add_order(skus=["SOCKS"], quantities=[5], created_date="2026-02-01T10:00:00Z")
         report = run(shop, sim, stock_buffer=1)
@@ -332,17 +383,26 @@ class TestReportMatchesDatabase:
         # by hand: SOCKS 9 in stock, buffer 1; a takes 4 (reserved 0 -> avail 8), b takes 3 (reserved 4 ->
         # avail 4), c wants 5 (reserved 7 -> avail 1) and is left
         expect = {
-            (a["order_id"], "SOCKS"): (9, 0, 8), (a["order_id"], "TSHIRT-M-RED"): (10, 0, 9),
-            (b["order_id"], "SOCKS"): (9, 4, 4), (c["order_id"], "SOCKS"): (9, 7, 1),
+            (a["order_id"], "SOCKS"): (9, 0, 8),
+            (a["order_id"], "TSHIRT-M-RED"): (10, 0, 9),
+            (b["order_id"], "SOCKS"): (9, 4, 4),
+            (c["order_id"], "SOCKS"): (9, 7, 1),
         }
-        got = {(i["order_id"], ln["sku"]): (ln["stock"], ln["reserved"], ln["available"])
-               for kind in ("accepted", "left_pending") for i in report.items.get(kind, []) for ln in i["lines"]}
+        got = {
+            (i["order_id"], ln["sku"]): (ln["stock"], ln["reserved"], ln["available"])
+            for kind in ("accepted", "left_pending")
+            for i in report.items.get(kind, [])
+            for ln in i["lines"]
+        }
         assert got == expect
         assert stock_of(shop.engine, shop.prefix, socks) == 9
         assert stock_of(shop.engine, shop.prefix, tshirt) == 10
         assert reserved(shop.engine, shop.prefix) == {socks: 7, tshirt: 1}
-        stored = sum(ln["units_reserved"] for o in (a, b, c)
-                     for ln in line_rows(shop.engine, shop.prefix, o["order_id"]))
+        stored = sum(
+            ln["units_reserved"]
+            for o in (a, b, c)
+            for ln in line_rows(shop.engine, shop.prefix, o["order_id"])
+        )
         assert stored == 8
 
 
@@ -357,7 +417,13 @@ def test_random_stock_and_orders_never_accept_beyond_stock(shop, seed: int) -> N
     with MiraklSimulator(api_key=SIM_KEY, debit_after_polls=1000) as sim:
         orders = generate_orders(12, refs, seed=seed, lines=(1, 3))
         sim.add_orders(orders)
-        run(shop, sim, stock_buffer=buffer, on_shortage=rng.choice(["leave", "refuse"]), partial=rng.random() < .5)
+        run(
+            shop,
+            sim,
+            stock_buffer=buffer,
+            on_shortage=rng.choice(["leave", "refuse"]),
+            partial=rng.random() < 0.5,
+        )
         accepted: dict[str, int] = {}
         for o in orders:
             qty_of = {ln["order_line_id"]: (ln["offer_sku"], ln["quantity"]) for ln in o["order_lines"]}
@@ -373,6 +439,12 @@ def test_random_stock_and_orders_never_accept_beyond_stock(shop, seed: int) -> N
 
 def _ctx(app: App) -> TaskContext:
     platform = app.config.platform(CODE)
-    return TaskContext(app=app, platform=platform, mirakl=app.mirakl(CODE), run_id=uuid.uuid4().hex[:16],
-                       report=TaskReport(task="accept", platform=CODE, run_id="t", started_at=utcnow()),
-                       dry_run=False, clock=utcnow)
+    return TaskContext(
+        app=app,
+        platform=platform,
+        mirakl=app.mirakl(CODE),
+        run_id=uuid.uuid4().hex[:16],
+        report=TaskReport(task="accept", platform=CODE, run_id="t", started_at=utcnow()),
+        dry_run=False,
+        clock=utcnow,
+    )

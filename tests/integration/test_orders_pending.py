@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
 from accept_support import CODE, SIM_KEY, answers, make_config, map_row, put_stock
+
 from bridge.jobs.runner import run_task
 from bridge.sandbox import MiraklSimulator
 from bridge.support.pending import cmd_orders_pending, human_duration, pending_orders
@@ -17,7 +17,7 @@ from bridge.wiring import App
 
 pytestmark = pytest.mark.db
 
-NOW = datetime(2026, 1, 10, 12, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 10, 12, 30, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -41,8 +41,10 @@ def test_pending_shows_per_line_figures_the_next_decision_and_the_wait_without_w
         (new["order_id"], "leave", ["stock_shortage", "unknown_sku"], 1800, "30 min"),
     ]
     # by hand: 3 MUG; the older order takes 2, so the newer one sees 2 reserved and 1 available
-    assert [(ln["sku"], ln["wanted"], ln["stock"], ln["reserved"], ln["available"], ln["decision"], ln["reason"])
-            for ln in got[1]["lines"]] == [
+    assert [
+        (ln["sku"], ln["wanted"], ln["stock"], ln["reserved"], ln["available"], ln["decision"], ln["reason"])
+        for ln in got[1]["lines"]
+    ] == [
         ("MUG", 2, 3, 2, 1, "leave", "stock_shortage"),
         ("NO-SUCH", 1, 0, 0, 0, "leave", "unknown_sku"),
     ]
@@ -78,9 +80,16 @@ def test_the_command_prints_a_table_or_json(shop, sim) -> None:
     assert "1 order(s) waiting for acceptance" in text and "stock buffer=1" in text
     assert f"{o['order_id']}  created" in text and "-> next run: accept (in_stock)" in text
     assert "line" in text and "available" in text
-    assert any(ln.split()[1:] == ["SOCKS", "4", "40", "0", "39", "accept", "in_stock"] for ln in text.splitlines())
+    assert any(
+        ln.split()[1:] == ["SOCKS", "4", "40", "0", "39", "accept", "in_stock"] for ln in text.splitlines()
+    )
     data = json.loads(json_out.getvalue())
-    assert data["policy"] == {"on_shortage": "leave", "partial": False, "on_unknown_sku": "leave", "stock_buffer": 1}
+    assert data["policy"] == {
+        "on_shortage": "leave",
+        "partial": False,
+        "on_unknown_sku": "leave",
+        "stock_buffer": 1,
+    }
     assert data["orders"][0]["lines"][0]["available"] == 39
 
 
@@ -90,13 +99,19 @@ def test_an_order_being_answered_is_listed_as_such(shop, sim) -> None:
     from bridge.state.tables import bridge_tables
 
     with shop.engine.begin() as conn:
-        omap.insert_order(conn, bridge_tables(shop.prefix), CODE, o["order_id"], status=omap.ACCEPTING, now=NOW)
+        omap.insert_order(
+            conn, bridge_tables(shop.prefix), CODE, o["order_id"], status=omap.ACCEPTING, now=NOW
+        )
     app = App(make_config(shop.url, shop.prefix, sim.url))
     try:
         [got] = pending_orders(app, CODE, NOW)
     finally:
         app.close()
-    assert (got["order_id"], got["next_run"], got["bridge_status"]) == (o["order_id"], "reconcile", "accepting")
+    assert (got["order_id"], got["next_run"], got["bridge_status"]) == (
+        o["order_id"],
+        "reconcile",
+        "accepting",
+    )
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(59, "0 min"), (3660, "1 h 01 min"), (90000, "1 d 1 h")])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from bridge.domain.acceptance import AcceptancePolicy, OrderDecision, decide
 from bridge.domain.orders import WAITING_ACCEPTANCE, Customer, MiraklOrder, OrderLine
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -48,11 +48,19 @@ MATCHES = {
 
 def order(order_id: str, *lines: tuple[str, int], minutes: int = 0) -> MiraklOrder:
     return MiraklOrder(
-        order_id=order_id, state=WAITING_ACCEPTANCE, created_date=T0 + timedelta(minutes=minutes),
-        last_updated_date=T0 + timedelta(minutes=minutes), currency_iso_code="EUR",
+        order_id=order_id,
+        state=WAITING_ACCEPTANCE,
+        created_date=T0 + timedelta(minutes=minutes),
+        last_updated_date=T0 + timedelta(minutes=minutes),
+        currency_iso_code="EUR",
         lines=tuple(
-            OrderLine(order_line_id=f"{order_id}-{i + 1}", offer_sku=sku, quantity=qty, state=WAITING_ACCEPTANCE,
-                      order_line_index=i + 1)
+            OrderLine(
+                order_line_id=f"{order_id}-{i + 1}",
+                offer_sku=sku,
+                quantity=qty,
+                state=WAITING_ACCEPTANCE,
+                order_line_index=i + 1,
+            )
             for i, (sku, qty) in enumerate(lines)
         ),
         customer=Customer(customer_id="c1"),
@@ -70,21 +78,39 @@ PARTIAL = AcceptancePolicy(partial=True)
 
 class TestEnoughStock:
     def test_an_order_within_stock_is_accepted_and_reserves_its_units(self) -> None:
-        [d] = decide([order("O1", ("A", 2), ("B", 1))], {(1, 0): Level(5), (2, 0): Level(1)}, {}, MATCHES, LEAVE)
+        [d] = decide(
+            [order("O1", ("A", 2), ("B", 1))], {(1, 0): Level(5), (2, 0): Level(1)}, {}, MATCHES, LEAVE
+        )
         assert d.outcome == "accept"
         assert d.answers == {"O1-1": True, "O1-2": True}
         assert [(ln.wanted, ln.stock, ln.reserved_before, ln.available, ln.reason) for ln in d.lines] == [
-            (2, 5, 0, 5, "in_stock"), (1, 1, 0, 1, "in_stock")]
+            (2, 5, 0, 5, "in_stock"),
+            (1, 1, 0, 1, "in_stock"),
+        ]
         assert d.reserved_by_key() == {(1, 0): 2, (2, 0): 1}
 
     def test_units_already_accepted_and_the_buffer_are_not_available(self) -> None:
         # stock 5, 2 accepted on Mirakl not yet imported, buffer 1 -> 2 available; 3 wanted
-        [d] = decide([order("O1", ("A", 3))], {(1, 0): Level(5)}, {(1, 0): 2}, MATCHES,
-                     AcceptancePolicy(stock_buffer=1))
+        [d] = decide(
+            [order("O1", ("A", 3))],
+            {(1, 0): Level(5)},
+            {(1, 0): 2},
+            MATCHES,
+            AcceptancePolicy(stock_buffer=1),
+        )
         assert d.outcome == "leave"
-        assert (d.lines[0].available, d.lines[0].reserved_before, d.lines[0].reason) == (2, 2, "stock_shortage")
-        [d] = decide([order("O1", ("A", 2))], {(1, 0): Level(5)}, {(1, 0): 2}, MATCHES,
-                     AcceptancePolicy(stock_buffer=1))
+        assert (d.lines[0].available, d.lines[0].reserved_before, d.lines[0].reason) == (
+            2,
+            2,
+            "stock_shortage",
+        )
+        [d] = decide(
+            [order("O1", ("A", 2))],
+            {(1, 0): Level(5)},
+            {(1, 0): 2},
+            MATCHES,
+            AcceptancePolicy(stock_buffer=1),
+        )
         assert d.outcome == "accept"
 
     def test_a_combination_is_looked_up_by_its_own_key(self) -> None:
@@ -94,21 +120,29 @@ class TestEnoughStock:
 
 class TestShortage:
     def test_leave_policy_leaves_the_whole_order_without_reserving(self) -> None:
-        [d] = decide([order("O1", ("A", 1), ("B", 2))], {(1, 0): Level(3), (2, 0): Level(1)}, {}, MATCHES, LEAVE)
+        [d] = decide(
+            [order("O1", ("A", 1), ("B", 2))], {(1, 0): Level(3), (2, 0): Level(1)}, {}, MATCHES, LEAVE
+        )
         assert d.outcome == "leave" and d.answers == {}
         assert [(ln.decision, ln.reason) for ln in d.lines] == [
-            ("leave", "order_incomplete"), ("leave", "stock_shortage")]
+            ("leave", "order_incomplete"),
+            ("leave", "stock_shortage"),
+        ]
         assert d.reserved_by_key() == {}
         assert d.reason == "stock_shortage"
 
     def test_refuse_policy_refuses_every_line_of_the_order(self) -> None:
-        [d] = decide([order("O1", ("A", 1), ("B", 2))], {(1, 0): Level(3), (2, 0): Level(1)}, {}, MATCHES, REFUSE)
+        [d] = decide(
+            [order("O1", ("A", 1), ("B", 2))], {(1, 0): Level(3), (2, 0): Level(1)}, {}, MATCHES, REFUSE
+        )
         assert d.outcome == "refuse"
         assert d.answers == {"O1-1": False, "O1-2": False}
         assert d.reasons == ["stock_shortage"]
 
     def test_partial_policy_accepts_what_can_be_served_and_refuses_the_rest(self) -> None:
-        [d] = decide([order("O1", ("A", 1), ("B", 2))], {(1, 0): Level(3), (2, 0): Level(1)}, {}, MATCHES, PARTIAL)
+        [d] = decide(
+            [order("O1", ("A", 1), ("B", 2))], {(1, 0): Level(3), (2, 0): Level(1)}, {}, MATCHES, PARTIAL
+        )
         assert d.outcome == "partial"
         assert d.answers == {"O1-1": True, "O1-2": False}
         assert d.reserved_by_key() == {(1, 0): 1}
@@ -142,7 +176,9 @@ class TestCompetingOrders:
 
     def test_a_left_order_does_not_hold_stock_for_later_orders(self) -> None:
         # stock 2: the oldest wants 3 (left), the next wants 2 (accepted)
-        ds = decide([order("O1", ("A", 3)), order("O2", ("A", 2), minutes=1)], {(1, 0): Level(2)}, {}, MATCHES, LEAVE)
+        ds = decide(
+            [order("O1", ("A", 3)), order("O2", ("A", 2), minutes=1)], {(1, 0): Level(2)}, {}, MATCHES, LEAVE
+        )
         assert [d.outcome for d in ds] == ["leave", "accept"]
 
     def test_same_creation_time_is_ordered_by_order_id(self) -> None:
@@ -205,7 +241,9 @@ class TestOddLines:
 
     def test_lines_no_longer_waiting_are_not_answered(self) -> None:
         o = order("O1", ("A", 1), ("B", 1))
-        o = MiraklOrder(**{**o.__dict__, "lines": (o.lines[0], OrderLine("O1-2", "B", 1, "REFUSED", order_line_index=2))})
+        o = MiraklOrder(
+            **{**o.__dict__, "lines": (o.lines[0], OrderLine("O1-2", "B", 1, "REFUSED", order_line_index=2))}
+        )
         [d] = decide([o], {(1, 0): Level(1)}, {}, MATCHES, LEAVE)
         assert d.answers == {"O1-1": True}
 
@@ -225,8 +263,13 @@ lines_st = st.lists(st.tuples(st.sampled_from(SKUS), st.integers(1, 5)), min_siz
 orders_st = st.lists(st.tuples(lines_st, st.integers(0, 100)), max_size=8)
 stock_st = st.fixed_dictionaries({k: st.integers(-3, 12) for k in KEYS.values()})
 reserved_st = st.fixed_dictionaries({k: st.integers(0, 6) for k in KEYS.values()})
-policy_st = st.builds(AcceptancePolicy, on_shortage=st.sampled_from(["leave", "refuse"]), partial=st.booleans(),
-                      on_unknown_sku=st.sampled_from(["leave", "refuse"]), stock_buffer=st.integers(0, 3))
+policy_st = st.builds(
+    AcceptancePolicy,
+    on_shortage=st.sampled_from(["leave", "refuse"]),
+    partial=st.booleans(),
+    on_unknown_sku=st.sampled_from(["leave", "refuse"]),
+    stock_buffer=st.integers(0, 3),
+)
 
 
 def _orders(spec: list[tuple[list[tuple[str, int]], int]]) -> list[MiraklOrder]:
@@ -236,8 +279,10 @@ def _orders(spec: list[tuple[list[tuple[str, int]], int]]) -> list[MiraklOrder]:
 @settings(max_examples=400, deadline=None)
 @given(spec=orders_st, stock=stock_st, reserved=reserved_st, policy=policy_st)
 def test_accepted_units_never_exceed_what_is_available(
-    spec: list[tuple[list[tuple[str, int]], int]], stock: dict[tuple[int, int], int],
-    reserved: dict[tuple[int, int], int], policy: AcceptancePolicy,
+    spec: list[tuple[list[tuple[str, int]], int]],
+    stock: dict[tuple[int, int], int],
+    reserved: dict[tuple[int, int], int],
+    policy: AcceptancePolicy,
 ) -> None:
     decisions = decide(_orders(spec), {k: Level(q) for k, q in stock.items()}, reserved, MATCHES, policy)
     accepted: dict[tuple[int, int], int] = {}
@@ -252,11 +297,17 @@ def test_accepted_units_never_exceed_what_is_available(
 @settings(max_examples=400, deadline=None)
 @given(spec=orders_st, stock=stock_st, reserved=reserved_st, policy=policy_st)
 def test_without_partial_no_order_is_partly_accepted(
-    spec: list[tuple[list[tuple[str, int]], int]], stock: dict[tuple[int, int], int],
-    reserved: dict[tuple[int, int], int], policy: AcceptancePolicy,
+    spec: list[tuple[list[tuple[str, int]], int]],
+    stock: dict[tuple[int, int], int],
+    reserved: dict[tuple[int, int], int],
+    policy: AcceptancePolicy,
 ) -> None:
-    pol = AcceptancePolicy(on_shortage=policy.on_shortage, partial=False, on_unknown_sku=policy.on_unknown_sku,
-                           stock_buffer=policy.stock_buffer)
+    pol = AcceptancePolicy(
+        on_shortage=policy.on_shortage,
+        partial=False,
+        on_unknown_sku=policy.on_unknown_sku,
+        stock_buffer=policy.stock_buffer,
+    )
     for d in decide(_orders(spec), {k: Level(q) for k, q in stock.items()}, reserved, MATCHES, pol):
         kinds = {ln.decision for ln in d.lines}
         assert len(kinds) == 1
@@ -266,7 +317,9 @@ def test_without_partial_no_order_is_partly_accepted(
 @settings(max_examples=200, deadline=None)
 @given(spec=orders_st, stock=stock_st, policy=policy_st)
 def test_every_order_is_decided_once_and_answered_on_every_waiting_line(
-    spec: list[tuple[list[tuple[str, int]], int]], stock: dict[tuple[int, int], int], policy: AcceptancePolicy,
+    spec: list[tuple[list[tuple[str, int]], int]],
+    stock: dict[tuple[int, int], int],
+    policy: AcceptancePolicy,
 ) -> None:
     orders = _orders(spec)
     decisions = decide(orders, {k: Level(q) for k, q in stock.items()}, {}, MATCHES, policy)
