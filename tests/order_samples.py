@@ -17,10 +17,10 @@ def D(value: str | int) -> Decimal:
 
 
 def address(**over: Any) -> Address:
-    values: dict[str, Any] = dict(
-        firstname="Jeanne", lastname="Dupont", street_1="12 rue de la Paix", zip_code="75002", city="Paris",
-        country="France", country_iso_code="FRA", phone="+33 1 23 45 67 89",
-    )
+    values: dict[str, Any] = {
+        "firstname": "Jeanne", "lastname": "Dupont", "street_1": "12 rue de la Paix", "zip_code": "75002",
+        "city": "Paris", "country": "France", "country_iso_code": "FRA", "phone": "+33 1 23 45 67 89",
+    }
     values.update(over)
     return Address(**values)
 

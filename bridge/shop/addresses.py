@@ -18,7 +18,7 @@ from bridge.domain.order_text import (
     clean_phone,
     clean_postcode,
 )
-from bridge.shop.rows import column_length, complete, fit, storable
+from bridge.shop.rows import column_length, complete, fit, new_id, storable
 from bridge.shop.schema import ShopTables
 
 
@@ -61,4 +61,4 @@ def address_row(t: ShopTables, placed: PlacedAddress, *, id_customer: int, alias
 
 
 def insert_address(conn: Connection, t: ShopTables, row: dict[str, object]) -> int:
-    return int(conn.execute(insert(t.address).values(row)).inserted_primary_key[0])
+    return new_id(conn.execute(insert(t.address).values(row)))

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from bridge.domain.order_text import clean_name
 from bridge.shop.context import ShopContext
-from bridge.shop.rows import column_length, complete, fit, storable
+from bridge.shop.rows import column_length, complete, fit, new_id, storable
 from bridge.shop.schema import ShopTables
 
 
@@ -79,7 +79,7 @@ def create_customer(conn: Connection, t: ShopTables, ctx: ShopContext, *, firstn
     if t.has_column("customer", "reset_password_validity"):
         row["reset_password_token"] = None
         row["reset_password_validity"] = None
-    id_customer = int(conn.execute(insert(c).values(complete(c, row))).inserted_primary_key[0])
+    id_customer = new_id(conn.execute(insert(c).values(complete(c, row))))
     conn.execute(insert(t.customer_group).values(id_customer=id_customer, id_group=group))
     return id_customer, secure_key
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from bridge.domain.order_draft import OrderDraft
 from bridge.shop.context import ShopContext
-from bridge.shop.rows import complete
+from bridge.shop.rows import complete, new_id
 from bridge.shop.schema import ShopTables
 
 START_KEY = "PS_INVOICE_START_NUMBER"
@@ -74,7 +74,7 @@ def insert_invoice(conn: Connection, t: ShopTables, ctx: ShopContext, draft: Ord
         "total_wrapping_tax_excl": 0, "total_wrapping_tax_incl": 0, "shop_address": shop_address(ctx),
         "note": "", "date_add": now_local,
     }
-    id_invoice = int(conn.execute(insert(oi).values(complete(oi, row))).inserted_primary_key[0])
+    id_invoice = new_id(conn.execute(insert(oi).values(complete(oi, row))))
     taxes = [{"id_order_invoice": id_invoice, "type": "shipping", "id_tax": tax.id_tax,
               "amount": tax.total_amount} for tax in draft.shipping_taxes if tax.total_amount != Decimal(0)]
     if taxes and t.has_table("order_invoice_tax"):

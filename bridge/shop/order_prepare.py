@@ -88,7 +88,10 @@ class Preparer:
     def _tax_calcs(self, conn: Connection, groups: set[int], address: PlacedAddress) -> dict[int, TaxCalc]:
         ctx = self.shop.context
         zipcode = address.address.postcode.strip()
-        key = lambda g: (g, address.id_country, address.id_state, zipcode)
+
+        def key(g: int) -> tuple[int, int, int, str]:
+            return (g, address.id_country, address.id_state, zipcode)
+
         missing = {g for g in groups if key(g) not in self._calcs}
         if missing:
             found = reads.tax_calcs(conn, self.shop.tables, missing, id_country=address.id_country,
@@ -188,11 +191,11 @@ class Preparer:
             message = f"Mirakl order {order.order_id} ({platform.display_name})"
             if order.commercial_id and order.commercial_id != order.order_id:
                 message += f", commercial id {order.commercial_id}"
-        return dict(
-            order=order, platform=platform.code, draft=draft, delivery=delivery, invoice=invoice,
-            id_currency=currency.id_currency, conversion_rate=currency.conversion_rate,
-            id_carrier=carrier.id_carrier, id_lang=ctx.id_lang, state=state, out_of_stock_state=oos_state,
-            stock=stock, shortages=shortages, guest=cfg.guest,
-            payment_label=cfg.payment_label or platform.display_name, payment_module=cfg.payment_module,
-            private_message=message, warnings=tuple(warnings) + draft.warnings,
-        )
+        return {
+            "order": order, "platform": platform.code, "draft": draft, "delivery": delivery, "invoice": invoice,
+            "id_currency": currency.id_currency, "conversion_rate": currency.conversion_rate,
+            "id_carrier": carrier.id_carrier, "id_lang": ctx.id_lang, "state": state,
+            "out_of_stock_state": oos_state, "stock": stock, "shortages": shortages, "guest": cfg.guest,
+            "payment_label": cfg.payment_label or platform.display_name, "payment_module": cfg.payment_module,
+            "private_message": message, "warnings": tuple(warnings) + draft.warnings,
+        }

@@ -128,7 +128,7 @@ def product_rows(conn: Connection, t: ShopTables, keys: Iterable[tuple[int, int]
         if prod is None:
             continue
         combo = combos.get(ipa) if ipa else None
-        row = {c: _s(prod[c]) for c in ident}
+        row: dict[str, Any] = {c: _s(prod[c]) for c in ident}
         if combo is not None:
             row.update({c: _s(combo[c]) for c in ident if c in combo and _s(combo[c])})
         base_name = _s(prod["name"]) or f"#{idp}"

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from bridge.domain.order_draft import DraftLine, OrderDraft
 from bridge.shop.context import ShopContext
-from bridge.shop.rows import ZERO_DATETIME, blank_to_null, complete, fit
+from bridge.shop.rows import ZERO_DATETIME, blank_to_null, complete, fit, new_id
 from bridge.shop.schema import ShopTables
 
 Key = tuple[int, int]
@@ -52,7 +52,7 @@ def insert_cart(conn: Connection, t: ShopTables, ctx: ShopContext, *, ids: Order
         "gift_message": "", "mobile_theme": 0, "allow_seperated_package": 0, "date_add": now_local,
         "date_upd": now_local, "checkout_session_data": None,
     }
-    id_cart = int(conn.execute(insert(cart).values(complete(cart, row))).inserted_primary_key[0])
+    id_cart = new_id(conn.execute(insert(cart).values(complete(cart, row))))
     cp = t.cart_product
     conn.execute(insert(cp), [complete(cp, {
         "id_cart": id_cart, "id_product": line.id_product, "id_address_delivery": ids.id_address_delivery,
@@ -101,7 +101,7 @@ def insert_order(conn: Connection, t: ShopTables, ctx: ShopContext, *, ids: Orde
         "invoice_date": invoice_date or ZERO_DATETIME, "delivery_date": ZERO_DATETIME,
         "valid": 1 if valid else 0, "date_add": now_local, "date_upd": now_local,
     }
-    return int(conn.execute(insert(o).values(complete(o, row))).inserted_primary_key[0])
+    return new_id(conn.execute(insert(o).values(complete(o, row))))
 
 
 def _detail_row(t: ShopTables, ctx: ShopContext, line: DraftLine, *, id_order: int, id_order_invoice: int,
@@ -159,7 +159,7 @@ def insert_carrier(conn: Connection, t: ShopTables, draft: OrderDraft, *, id_ord
     row = {"id_order": id_order, "id_carrier": id_carrier, "id_order_invoice": id_order_invoice or 0,
            "weight": draft.total_weight, "shipping_cost_tax_excl": draft.shipping_te,
            "shipping_cost_tax_incl": draft.shipping_ti, "tracking_number": "", "date_add": now_local}
-    return int(conn.execute(insert(oc).values(complete(oc, row))).inserted_primary_key[0])
+    return new_id(conn.execute(insert(oc).values(complete(oc, row))))
 
 
 def insert_payment(conn: Connection, t: ShopTables, *, reference: str, id_currency: int, amount: Decimal,
@@ -171,7 +171,7 @@ def insert_payment(conn: Connection, t: ShopTables, *, reference: str, id_curren
            "transaction_id": fit(op, "transaction_id", transaction_id, warnings, "transaction_id"),
            "card_number": None, "card_brand": None, "card_expiration": None, "card_holder": None,
            "date_add": now_local, "id_employee": None}
-    return int(conn.execute(insert(op).values(complete(op, row))).inserted_primary_key[0])
+    return new_id(conn.execute(insert(op).values(complete(op, row))))
 
 
 def insert_history(conn: Connection, t: ShopTables, *, id_order: int, states: Sequence[int],
@@ -195,8 +195,8 @@ def add_product_sales(conn: Connection, t: ShopTables, quantities: dict[int, int
         return
     ps = t.product_sale
     if sign < 0:
-        qty = bindparam("b_qty")
-        stmt = (update(ps).where(ps.c.id_product == bindparam("b_id"))
+        qty: Any = bindparam("b_qty")
+        stmt: Any = (update(ps).where(ps.c.id_product == bindparam("b_id"))
                 .values(quantity=case((ps.c.quantity > qty, ps.c.quantity - qty), else_=0),
                         sale_nbr=case((ps.c.sale_nbr > 0, ps.c.sale_nbr - 1), else_=0), date_upd=today))
         conn.execute(stmt, [{"b_id": k, "b_qty": q} for k, q in sorted(quantities.items())])
@@ -205,16 +205,16 @@ def add_product_sales(conn: Connection, t: ShopTables, quantities: dict[int, int
               for k, q in sorted(quantities.items())]
     if conn.dialect.name == "sqlite":
         ins = sqlite.insert(ps)
-        stmt = ins.on_conflict_do_update(index_elements=[ps.c.id_product], set_={
+        upsert: Any = ins.on_conflict_do_update(index_elements=[ps.c.id_product], set_={
             "quantity": ps.c.quantity + ins.excluded.quantity, "sale_nbr": ps.c.sale_nbr + ins.excluded.sale_nbr,
             "date_upd": ins.excluded.date_upd})
     else:
         mins = mysql.insert(ps)
         # no bound parameter after VALUES: pymysql's multi-row rewrite would choke on it
-        stmt = mins.on_duplicate_key_update(quantity=ps.c.quantity + mins.inserted.quantity,
+        upsert = mins.on_duplicate_key_update(quantity=ps.c.quantity + mins.inserted.quantity,
                                             sale_nbr=ps.c.sale_nbr + mins.inserted.sale_nbr,
                                             date_upd=mins.inserted.date_upd)
-    conn.execute(stmt, values)
+    conn.execute(upsert, values)
 
 
 def set_invoice_on_rows(conn: Connection, t: ShopTables, *, id_order: int, id_order_invoice: int) -> None:

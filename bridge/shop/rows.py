@@ -104,5 +104,13 @@ def complete(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def new_id(result: Any) -> int:
+    """The auto-increment id of a single-row INSERT."""
+    pk = result.inserted_primary_key
+    if pk is None or pk[0] is None:
+        raise RuntimeError("the insert returned no primary key")
+    return int(pk[0])
+
+
 def blank_to_null(value: str | None) -> str | None:
     return value if value else None

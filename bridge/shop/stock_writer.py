@@ -146,6 +146,4 @@ def movement_at_creation(version: str, initial_shipped: bool) -> bool:
     v = ps_version(version)
     if not v or v[0] >= 8:
         return initial_shipped
-    if v[:2] == (1, 7):
-        return True
-    return False
+    return v[:2] == (1, 7)

@@ -53,7 +53,7 @@ def rows(ps: Shop, table: str, **where: Any) -> list[dict[str, Any]]:
 
 
 def test_a_two_line_order_is_booked_like_validate_order(shop: Any, ps: Shop) -> None:
-    tshirt, mug = shop.ids.product("TSHIRT"), shop.ids.product("MUG")
+    tshirt = shop.ids.product("TSHIRT")
     blue_s = tshirt.combinations["TSHIRT-S-BLUE"].id_product_attribute
     written, before = write(ps, order("A1-A", line("TSHIRT-S-BLUE", 2, "24.00", shipping="4.90"),
                                       line("MUG", 1, "9.90")))
