@@ -104,7 +104,9 @@ def load_config(conn: Connection, tables: ShopTables, *, id_shop: int, id_shop_g
     return {name: value for name, (_rank, value) in ranked.items()}
 
 
-def _load_currency(conn: Connection, tables: ShopTables, id_currency: int, config: Mapping[str, str]) -> Currency:
+def _load_currency(
+    conn: Connection, tables: ShopTables, id_currency: int, config: Mapping[str, str]
+) -> Currency:
     cur = tables.currency
     cols = [cur.c.id_currency, cur.c.iso_code, cur.c.conversion_rate]
     has_precision = tables.has_column("currency", "precision")
@@ -112,7 +114,9 @@ def _load_currency(conn: Connection, tables: ShopTables, id_currency: int, confi
         cols.append(cur.c.precision)
     row = conn.execute(select(*cols).where(cur.c.id_currency == id_currency)).first()
     if row is None:
-        raise ShopDataError(f"default currency {id_currency} (PS_CURRENCY_DEFAULT) does not exist in {cur.name}")
+        raise ShopDataError(
+            f"default currency {id_currency} (PS_CURRENCY_DEFAULT) does not exist in {cur.name}"
+        )
     if has_precision and row[3] is not None:
         precision = int(row[3])
     else:  # 1.6: one display precision for the whole shop

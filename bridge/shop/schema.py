@@ -27,11 +27,16 @@ from bridge.errors import ShopSchemaError
 
 _C = tuple[str, ...]
 
+# fmt: off
 REQUIRED: dict[str, _C] = {
     # --- shop, configuration, localisation ---------------------------------------------------------
-    "configuration": ("id_configuration", "id_shop_group", "id_shop", "name", "value", "date_add", "date_upd"),
+    "configuration": (
+        "id_configuration", "id_shop_group", "id_shop", "name", "value", "date_add", "date_upd",
+    ),
     "shop": ("id_shop", "id_shop_group", "name", "active", "deleted"),
-    "shop_group": ("id_shop_group", "name", "share_customer", "share_order", "share_stock", "active", "deleted"),
+    "shop_group": (
+        "id_shop_group", "name", "share_customer", "share_order", "share_stock", "active", "deleted",
+    ),
     "lang": ("id_lang", "name", "active", "iso_code", "language_code"),
     "currency": ("id_currency", "iso_code", "conversion_rate", "deleted", "active"),
     "currency_shop": ("id_currency", "id_shop", "conversion_rate"),
@@ -127,7 +132,8 @@ REQUIRED: dict[str, _C] = {
     ),
     # --- orders (written by the order writer: every common column) ----------------------------------
     "orders": (
-        "id_order", "reference", "id_shop_group", "id_shop", "id_carrier", "id_lang", "id_customer", "id_cart",
+        "id_order", "reference", "id_shop_group", "id_shop", "id_carrier", "id_lang", "id_customer",
+        "id_cart",
         "id_currency", "id_address_delivery", "id_address_invoice", "current_state", "secure_key", "payment",
         "conversion_rate", "module", "recyclable", "gift", "gift_message", "mobile_theme", "total_discounts",
         "total_discounts_tax_incl", "total_discounts_tax_excl", "total_paid", "total_paid_tax_incl",
@@ -173,7 +179,9 @@ REQUIRED: dict[str, _C] = {
     ),
     "order_invoice_tax": ("id_order_invoice", "type", "id_tax", "amount"),
     "order_invoice_payment": ("id_order_invoice", "id_order_payment", "id_order"),
-    "message": ("id_message", "id_cart", "id_customer", "id_employee", "id_order", "message", "private", "date_add"),
+    "message": (
+        "id_message", "id_cart", "id_customer", "id_employee", "id_order", "message", "private", "date_add",
+    ),
     # --- carriers ------------------------------------------------------------------------------------
     "carrier": (
         "id_carrier", "id_reference", "name", "url", "active", "deleted", "is_module", "is_free",
@@ -202,7 +210,8 @@ OPTIONAL: dict[str, _C] = {
     "cart_product": ("id_customization",),
     "orders": ("note", "shipping_number"),  # note 1.7.8+, shipping_number <= 1.7
     "order_detail": (
-        "id_customization", "product_isbn", "product_mpn", "total_refunded_tax_excl", "total_refunded_tax_incl",
+        "id_customization", "product_isbn", "product_mpn", "total_refunded_tax_excl",
+        "total_refunded_tax_incl",
     ),
     "order_payment": ("id_employee",),  # 8.1+
     "order_invoice": ("invoice_address", "delivery_address"),  # 1.6 only
@@ -212,6 +221,7 @@ OPTIONAL: dict[str, _C] = {
 
 # Tables that exist only in some versions (reflected when present).
 OPTIONAL_TABLES: frozenset[str] = frozenset({"currency_lang"})
+# fmt: on
 
 _ZERO_DATES = ("0000-00-00", "0000-00-00 00:00:00")
 
@@ -264,7 +274,7 @@ class ShopDateTime(TypeDecorator[Any]):
 class ShopDate(ShopDateTime):
     """PrestaShop date: zero dates read as None, values as ``datetime.date``."""
 
-    impl = Date
+    impl = Date  # type: ignore[assignment]
     cache_ok = True
     _sqlite_impl = _SqliteDateText
 
@@ -340,7 +350,8 @@ def reflect_shop_tables(bind: Engine | Connection, prefix: str) -> ShopTables:
             hint = f"\nno PrestaShop table found with prefix {prefix!r}: is table_prefix right?"
         raise ShopSchemaError(
             f"the database is not a PrestaShop schema the bridge can use ({len(problems)} problems):\n  "
-            + "\n  ".join(problems) + hint
+            + "\n  ".join(problems)
+            + hint
         )
     return ShopTables({name: md.tables[full] for name, full in wanted.items() if full in md.tables}, prefix)
 

@@ -97,32 +97,77 @@ class _Rows:
     def add(self, table: str, row: dict[str, Any]) -> None:
         self.by_table.setdefault(table, []).append(row)
 
-    def product(self, pid: int, first_ipa: int, n_combos: int, i: int, rng: random.Random,
-                layout: _Layout, ref_prefix: str) -> int:
+    def product(
+        self,
+        pid: int,
+        first_ipa: int,
+        n_combos: int,
+        i: int,
+        rng: random.Random,
+        layout: _Layout,
+        ref_prefix: str,
+    ) -> int:
         reference = f"{ref_prefix}-{i + 1:06d}"
-        self.add("product", dict(
-            id_product=pid, id_shop_default=layout.shop_ids[0], id_category_default=2, id_tax_rules_group=1,
-            reference=reference, ean13=ean13(200_000_000_000 + pid * 100),
-            price=str(Decimal(rng.randint(199, 19_999)) / 100), cache_default_attribute=first_ipa if n_combos else 0,
-            product_type="combinations" if n_combos else "standard", date_add=SEED_TIME, date_upd=SEED_TIME,
-        ))
+        self.add(
+            "product",
+            dict(
+                id_product=pid,
+                id_shop_default=layout.shop_ids[0],
+                id_category_default=2,
+                id_tax_rules_group=1,
+                reference=reference,
+                ean13=ean13(200_000_000_000 + pid * 100),
+                price=str(Decimal(rng.randint(199, 19_999)) / 100),
+                cache_default_attribute=first_ipa if n_combos else 0,
+                product_type="combinations" if n_combos else "standard",
+                date_add=SEED_TIME,
+                date_upd=SEED_TIME,
+            ),
+        )
         for c in range(n_combos):
             ipa = first_ipa + c
-            self.add("product_attribute", dict(
-                id_product=pid, id_product_attribute=ipa, reference=f"{reference}-{c + 1:02d}",
-                ean13=ean13(200_000_000_000 + pid * 100 + c + 1), price=str(c % 3), default_on=1 if c == 0 else None,
-            ))
-            self.add("product_attribute_combination", dict(id_attribute=_SIZES[c // 4], id_product_attribute=ipa))
-            self.add("product_attribute_combination", dict(id_attribute=_COLORS[c % 4], id_product_attribute=ipa))
+            self.add(
+                "product_attribute",
+                dict(
+                    id_product=pid,
+                    id_product_attribute=ipa,
+                    reference=f"{reference}-{c + 1:02d}",
+                    ean13=ean13(200_000_000_000 + pid * 100 + c + 1),
+                    price=str(c % 3),
+                    default_on=1 if c == 0 else None,
+                ),
+            )
+            self.add(
+                "product_attribute_combination", dict(id_attribute=_SIZES[c // 4], id_product_attribute=ipa)
+            )
+            self.add(
+                "product_attribute_combination", dict(id_attribute=_COLORS[c % 4], id_product_attribute=ipa)
+            )
         return n_combos
 
     def specific_price(self, id_sp: int, pid: int, rng: random.Random) -> None:
-        self.add("specific_price", dict(
-            id_specific_price=id_sp, id_specific_price_rule=0, id_cart=0, id_product=pid, id_shop=0,
-            id_shop_group=0, id_currency=0, id_country=0, id_group=0, id_customer=0, id_product_attribute=0,
-            price="-1", from_quantity=1, reduction=str(Decimal(rng.choice((5, 10, 15, 20, 30))) / 100),
-            reduction_tax=1, reduction_type="percentage", **{"from": ZERO_DATE, "to": ZERO_DATE},
-        ))
+        self.add(
+            "specific_price",
+            dict(
+                id_specific_price=id_sp,
+                id_specific_price_rule=0,
+                id_cart=0,
+                id_product=pid,
+                id_shop=0,
+                id_shop_group=0,
+                id_currency=0,
+                id_country=0,
+                id_group=0,
+                id_customer=0,
+                id_product_attribute=0,
+                price="-1",
+                from_quantity=1,
+                reduction=str(Decimal(rng.choice((5, 10, 15, 20, 30))) / 100),
+                reduction_tax=1,
+                reduction_type="percentage",
+                **{"from": ZERO_DATE, "to": ZERO_DATE},
+            ),
+        )
 
     def insert(self, conn: Connection, md: Any, prefix: str) -> None:
         for table, rows in self.by_table.items():
@@ -134,40 +179,124 @@ def _derive_rows(conn: Connection, md: Any, p: str, first_pid: int, layout: _Lay
     t = md.tables
     prod, pa, sa = t[p + "product"], t[p + "product_attribute"], t[p + "stock_available"]
     new = prod.c.id_product >= first_pid
-    shop_cols = ("id_category_default", "id_tax_rules_group", "price", "wholesale_price", "active",
-                 "available_for_order", "show_price", "visibility", "cache_default_attribute", "redirect_type",
-                 "date_add", "date_upd")
+    shop_cols = (
+        "id_category_default",
+        "id_tax_rules_group",
+        "price",
+        "wholesale_price",
+        "active",
+        "available_for_order",
+        "show_price",
+        "visibility",
+        "cache_default_attribute",
+        "redirect_type",
+        "date_add",
+        "date_upd",
+    )
     for s in layout.shop_ids:
-        conn.execute(t[p + "product_shop"].insert().from_select(
-            ["id_product", "id_shop", *shop_cols],
-            select(prod.c.id_product, literal(s), *(prod.c[c] for c in shop_cols)).where(new)))
+        conn.execute(
+            t[p + "product_shop"]
+            .insert()
+            .from_select(
+                ["id_product", "id_shop", *shop_cols],
+                select(prod.c.id_product, literal(s), *(prod.c[c] for c in shop_cols)).where(new),
+            )
+        )
         for lang in (1, 2):
-            conn.execute(t[p + "product_lang"].insert().from_select(
-                ["id_product", "id_shop", "id_lang", "name", "link_rewrite", "description_short"],
-                select(prod.c.id_product, literal(s), literal(lang), literal("Generated ").concat(prod.c.reference),
-                       func.lower(prod.c.reference), literal("")).where(new)))
-        pas_cols = ("id_product", "id_product_attribute", "price", "wholesale_price", "ecotax", "weight",
-                    "unit_price_impact", "default_on", "minimal_quantity")
-        conn.execute(t[p + "product_attribute_shop"].insert().from_select(
-            [*pas_cols, "id_shop"], select(*(pa.c[c] for c in pas_cols), literal(s)).where(pa.c.id_product >= first_pid)))
-    conn.execute(t[p + "category_product"].insert().from_select(
-        ["id_category", "id_product", "position"], select(literal(2), prod.c.id_product, prod.c.id_product).where(new)))
+            conn.execute(
+                t[p + "product_lang"]
+                .insert()
+                .from_select(
+                    ["id_product", "id_shop", "id_lang", "name", "link_rewrite", "description_short"],
+                    select(
+                        prod.c.id_product,
+                        literal(s),
+                        literal(lang),
+                        literal("Generated ").concat(prod.c.reference),
+                        func.lower(prod.c.reference),
+                        literal(""),
+                    ).where(new),
+                )
+            )
+        pas_cols = (
+            "id_product",
+            "id_product_attribute",
+            "price",
+            "wholesale_price",
+            "ecotax",
+            "weight",
+            "unit_price_impact",
+            "default_on",
+            "minimal_quantity",
+        )
+        conn.execute(
+            t[p + "product_attribute_shop"]
+            .insert()
+            .from_select(
+                [*pas_cols, "id_shop"],
+                select(*(pa.c[c] for c in pas_cols), literal(s)).where(pa.c.id_product >= first_pid),
+            )
+        )
+    conn.execute(
+        t[p + "category_product"]
+        .insert()
+        .from_select(
+            ["id_category", "id_product", "position"],
+            select(literal(2), prod.c.id_product, prod.c.id_product).where(new),
+        )
+    )
     cols = ["id_product", "id_product_attribute", "id_shop", "id_shop_group", "quantity", "physical_quantity"]
     for shop, group in layout.stock_locations:
         combo_qty = (pa.c.id_product_attribute * 7) % 11
-        conn.execute(sa.insert().from_select(cols, select(
-            pa.c.id_product, pa.c.id_product_attribute, literal(shop), literal(group), combo_qty, combo_qty,
-        ).where(pa.c.id_product >= first_pid)))
+        conn.execute(
+            sa.insert().from_select(
+                cols,
+                select(
+                    pa.c.id_product,
+                    pa.c.id_product_attribute,
+                    literal(shop),
+                    literal(group),
+                    combo_qty,
+                    combo_qty,
+                ).where(pa.c.id_product >= first_pid),
+            )
+        )
         simple_qty = (prod.c.id_product * 3) % 9
-        conn.execute(sa.insert().from_select(cols, select(
-            prod.c.id_product, literal(0), literal(shop), literal(group), simple_qty, simple_qty,
-        ).where(new, prod.c.product_type == "standard")))
+        conn.execute(
+            sa.insert().from_select(
+                cols,
+                select(
+                    prod.c.id_product,
+                    literal(0),
+                    literal(shop),
+                    literal(group),
+                    simple_qty,
+                    simple_qty,
+                ).where(new, prod.c.product_type == "standard"),
+            )
+        )
         combos = sa.alias("combos")
         total = func.sum(combos.c.quantity)
-        conn.execute(sa.insert().from_select(cols, select(
-            combos.c.id_product, literal(0), literal(shop), literal(group), total, total,
-        ).where(combos.c.id_product >= first_pid, combos.c.id_product_attribute != 0, combos.c.id_shop == shop,
-                combos.c.id_shop_group == group).group_by(combos.c.id_product)))
+        conn.execute(
+            sa.insert().from_select(
+                cols,
+                select(
+                    combos.c.id_product,
+                    literal(0),
+                    literal(shop),
+                    literal(group),
+                    total,
+                    total,
+                )
+                .where(
+                    combos.c.id_product >= first_pid,
+                    combos.c.id_product_attribute != 0,
+                    combos.c.id_shop == shop,
+                    combos.c.id_shop_group == group,
+                )
+                .group_by(combos.c.id_product),
+            )
+        )
 
 
 def _max(conn: Connection, column: Any) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import BigInteger, Enum, Integer, SmallInteger, String, Text
 from sqlalchemy.dialects import mysql
 
@@ -30,8 +32,16 @@ def _enum(*values: str) -> Enum:
 
 
 REDIRECT_TYPE = _enum(
-    "404", "410", "301-product", "302-product", "301-category", "302-category",
-    "200-displayed", "404-displayed", "410-displayed", "default",
+    "404",
+    "410",
+    "301-product",
+    "302-product",
+    "301-category",
+    "302-category",
+    "200-displayed",
+    "404-displayed",
+    "410-displayed",
+    "default",
 )
 CONDITION = _enum("new", "used", "refurbished")
 VISIBILITY = _enum("both", "catalog", "search", "none")
@@ -39,7 +49,11 @@ PRODUCT_TYPE = _enum("standard", "pack", "virtual", "combinations", "")
 REDUCTION_TYPE = _enum("amount", "percentage")
 
 
-OPTS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_unicode_ci"}
+OPTS: dict[str, Any] = {
+    "mysql_engine": "InnoDB",
+    "mysql_charset": "utf8mb4",
+    "mysql_collate": "utf8mb4_unicode_ci",
+}
 
 
 def ix(prefix: str, table: str, name: str) -> str:

@@ -33,7 +33,8 @@ NO_SERVER_MESSAGE = (
     "    to CREATE and DROP databases);\n"
     "  - start MariaDB on 127.0.0.1:3306 with passwordless root (e.g. `start-stop-daemon --start --oknodo\n"
     "    --background --exec /usr/sbin/mariadbd`, or your distribution's service);\n"
-    "  - run a Docker engine (the tests then start a throw-away mariadb:10.11 container via testcontainers).\n"
+    "  - run a Docker engine (the tests then start a throw-away mariadb:10.11 container through\n"
+    "    testcontainers).\n"
     "Database tests never skip: a missing server is a failure."
 )
 
@@ -80,13 +81,16 @@ def resolve_server(
 
 def probe_server(url: str, timeout_s: int = PROBE_TIMEOUT_S) -> bool:
     """True when a connection to the server succeeds within ``timeout_s``."""
-    import pymysql
+    import pymysql  # type: ignore[import-untyped]
 
     u: URL = make_url(url)
     try:
         conn = pymysql.connect(
-            host=u.host or "127.0.0.1", port=u.port or 3306, user=u.username or "root",
-            password=u.password or "", connect_timeout=timeout_s,
+            host=u.host or "127.0.0.1",
+            port=u.port or 3306,
+            user=u.username or "root",
+            password=u.password or "",
+            connect_timeout=timeout_s,
         )
     except Exception:  # noqa: BLE001 - any failure means "not reachable"
         return False
@@ -96,7 +100,7 @@ def probe_server(url: str, timeout_s: int = PROBE_TIMEOUT_S) -> bool:
 
 def docker_engine_available() -> bool:
     try:
-        import docker  # lazily: only when no other server was found
+        import docker  # type: ignore[import-untyped]  # lazily: only when no other server was found
 
         return bool(docker.from_env().ping())
     except Exception:  # noqa: BLE001 - no docker module, no socket, no permission...
@@ -136,7 +140,9 @@ def create_database(server: str, name: str) -> str:
     engine = create_engine(server, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE `{_checked(name)}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+            conn.execute(
+                text(f"CREATE DATABASE `{_checked(name)}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+            )
     finally:
         engine.dispose()
     return database_url(server, name)

@@ -22,16 +22,28 @@ from bridge.testshop.seed_base import SEED_TIME
 ZERO_DATE = "0000-00-00 00:00:00"
 # attribute value name -> (id_attribute, id_attribute_group); groups: 1 Size, 2 Color
 ATTRIBUTES: Mapping[str, tuple[int, int]] = {
-    "S": (1, 1), "M": (2, 1), "L": (3, 1), "XL": (4, 1),
-    "Blue": (5, 2), "Red": (6, 2), "Black": (7, 2), "White": (8, 2),
+    "S": (1, 1),
+    "M": (2, 1),
+    "L": (3, 1),
+    "XL": (4, 1),
+    "Blue": (5, 2),
+    "Red": (6, 2),
+    "Black": (7, 2),
+    "White": (8, 2),
 }
 
 
 class Layout(Protocol):
-    prefix: str
-    shop_ids: tuple[int, ...]
-    id_shop_group: int
-    share_stock: bool
+    """Where a product's rows go (TestShop is one)."""
+
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def shop_ids(self) -> tuple[int, ...]: ...
+    @property
+    def id_shop_group(self) -> int: ...
+    @property
+    def share_stock(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -41,7 +53,7 @@ class Combo:
     reference: str
     attributes: tuple[str, ...]
     quantity: int = 0
-    price_impact: Decimal = Decimal("0")
+    price_impact: Decimal = Decimal(0)
     ean13: str | None = None
     default: bool = False
 
@@ -109,34 +121,83 @@ def add_product(
     id_product = _next_id(conn, t[p + "product"], "id_product")
     ptype = "virtual" if is_virtual else ("combinations" if combinations else "standard")
     common = dict(
-        id_category_default=2, id_tax_rules_group=id_tax_rules_group, price=str(price),
-        wholesale_price=str(wholesale_price), active=int(active), available_for_order=int(available_for_order),
-        show_price=1, visibility="both", cache_default_attribute=0, redirect_type="default",
-        date_add=SEED_TIME, date_upd=SEED_TIME,
+        id_category_default=2,
+        id_tax_rules_group=id_tax_rules_group,
+        price=str(price),
+        wholesale_price=str(wholesale_price),
+        active=int(active),
+        available_for_order=int(available_for_order),
+        show_price=1,
+        visibility="both",
+        cache_default_attribute=0,
+        redirect_type="default",
+        date_add=SEED_TIME,
+        date_upd=SEED_TIME,
     )
-    conn.execute(t[p + "product"].insert(), [dict(
-        id_product=id_product, id_shop_default=layout.shop_ids[0], reference=reference, ean13=ean13_code,
-        upc="", weight=str(weight), is_virtual=int(is_virtual), product_type=ptype, state=1,
-        out_of_stock=out_of_stock, quantity=0, **common,
-    )])
-    conn.execute(t[p + "product_shop"].insert(), [dict(id_product=id_product, id_shop=s, **common)
-                                                  for s in layout.shop_ids])
-    conn.execute(t[p + "product_lang"].insert(), [
-        dict(id_product=id_product, id_shop=s, id_lang=lang, name=label, link_rewrite=_slug(label),
-             description_short="")
-        for s in layout.shop_ids for lang, label in ((1, name), (2, names_fr or name))
-    ])
+    conn.execute(
+        t[p + "product"].insert(),
+        [
+            dict(
+                id_product=id_product,
+                id_shop_default=layout.shop_ids[0],
+                reference=reference,
+                ean13=ean13_code,
+                upc="",
+                weight=str(weight),
+                is_virtual=int(is_virtual),
+                product_type=ptype,
+                state=1,
+                out_of_stock=out_of_stock,
+                quantity=0,
+                **common,
+            )
+        ],
+    )
+    conn.execute(
+        t[p + "product_shop"].insert(),
+        [dict(id_product=id_product, id_shop=s, **common) for s in layout.shop_ids],
+    )
+    conn.execute(
+        t[p + "product_lang"].insert(),
+        [
+            dict(
+                id_product=id_product,
+                id_shop=s,
+                id_lang=lang,
+                name=label,
+                link_rewrite=_slug(label),
+                description_short="",
+            )
+            for s in layout.shop_ids
+            for lang, label in ((1, name), (2, names_fr or name))
+        ],
+    )
     position = _next_id(conn, t[p + "category_product"], "position")
-    conn.execute(t[p + "category_product"].insert(), [dict(id_category=2, id_product=id_product, position=position)])
+    conn.execute(
+        t[p + "category_product"].insert(), [dict(id_category=2, id_product=id_product, position=position)]
+    )
     combos = _add_combinations(conn, layout, id_product, combinations)
     stock = {0: sum(c.quantity for c in combinations) if combinations else quantity}
     stock.update({ids.id_product_attribute: c.quantity for c, ids in zip(combinations, combos.values())})
-    conn.execute(t[p + "stock_available"].insert(), [
-        dict(id_product=id_product, id_product_attribute=ipa, id_shop=shop, id_shop_group=group, quantity=qty,
-             physical_quantity=qty, reserved_quantity=0, depends_on_stock=0, out_of_stock=out_of_stock,
-             location="")
-        for ipa, qty in stock.items() for shop, group in stock_locations(layout)
-    ])
+    conn.execute(
+        t[p + "stock_available"].insert(),
+        [
+            dict(
+                id_product=id_product,
+                id_product_attribute=ipa,
+                id_shop=shop,
+                id_shop_group=group,
+                quantity=qty,
+                physical_quantity=qty,
+                reserved_quantity=0,
+                depends_on_stock=0,
+                out_of_stock=out_of_stock,
+                location="",
+            )
+            for ipa, qty in stock.items()
+            for shop, group in stock_locations(layout)
+        ],
+    )
     return ProductIds(id_product, reference, ean13_code, combos)
 
 
@@ -152,10 +213,21 @@ def _add_combinations(
     pa_rows, pas_rows, pac_rows, out = [], [], [], {}
     for i, combo in enumerate(combinations):
         ipa, is_default = first + i, (1 if i == default_index else None)
-        shared = dict(id_product=id_product, id_product_attribute=ipa, price=str(combo.price_impact),
-                      wholesale_price="0", ecotax="0", weight="0", unit_price_impact="0", default_on=is_default,
-                      minimal_quantity=1, available_date=None)
-        pa_rows.append(dict(shared, reference=combo.reference, ean13=combo.ean13, upc="", supplier_reference=""))
+        shared = dict(
+            id_product=id_product,
+            id_product_attribute=ipa,
+            price=str(combo.price_impact),
+            wholesale_price="0",
+            ecotax="0",
+            weight="0",
+            unit_price_impact="0",
+            default_on=is_default,
+            minimal_quantity=1,
+            available_date=None,
+        )
+        pa_rows.append(
+            dict(shared, reference=combo.reference, ean13=combo.ean13, upc="", supplier_reference="")
+        )
         pas_rows += [dict(shared, id_shop=s) for s in layout.shop_ids]
         pac_rows += [dict(id_attribute=ATTRIBUTES[a][0], id_product_attribute=ipa) for a in combo.attributes]
         out[combo.reference] = CombinationIds(ipa, combo.reference, combo.ean13, combo.attributes)
@@ -165,23 +237,32 @@ def _add_combinations(
     first_ipa = first + default_index
     for name in ("product", "product_shop"):
         tbl = md.tables[p + name]
-        conn.execute(tbl.update().where(tbl.c.id_product == id_product).values(cache_default_attribute=first_ipa))
+        conn.execute(
+            tbl.update().where(tbl.c.id_product == id_product).values(cache_default_attribute=first_ipa)
+        )
     return out
 
 
-def set_stock(conn: Connection, id_product: int, id_product_attribute: int, qty: int, *, prefix: str = "ps_") -> None:
+def set_stock(
+    conn: Connection, id_product: int, id_product_attribute: int, qty: int, *, prefix: str = "ps_"
+) -> None:
     """Set ``quantity`` of the product's stock rows (every location) and keep the id_pa=0 row the sum."""
     sa = cached_metadata(prefix).tables[prefix + "stock_available"]
     row_filter = and_(sa.c.id_product == id_product, sa.c.id_product_attribute == id_product_attribute)
-    conn.execute(sa.update().where(row_filter).values(
-        quantity=qty, physical_quantity=qty + sa.c.reserved_quantity))
+    conn.execute(
+        sa.update().where(row_filter).values(quantity=qty, physical_quantity=qty + sa.c.reserved_quantity)
+    )
     if id_product_attribute == 0:
         return
     combos = sa.alias("combos")
     total = (
         select(func.coalesce(func.sum(combos.c.quantity), 0))
-        .where(combos.c.id_product == id_product, combos.c.id_product_attribute != 0,
-               combos.c.id_shop == sa.c.id_shop, combos.c.id_shop_group == sa.c.id_shop_group)
+        .where(
+            combos.c.id_product == id_product,
+            combos.c.id_product_attribute != 0,
+            combos.c.id_shop == sa.c.id_shop,
+            combos.c.id_shop_group == sa.c.id_shop_group,
+        )
         .scalar_subquery()
     )
     parent = and_(sa.c.id_product == id_product, sa.c.id_product_attribute == 0)
@@ -207,14 +288,34 @@ def add_specific_price(
     """Insert a ``specific_price`` row (all shops/currencies/countries/groups unless given in ``ids``)."""
     sp = cached_metadata(layout.prefix).tables[layout.prefix + "specific_price"]
     id_sp = _next_id(conn, sp, "id_specific_price")
-    scope = dict(id_shop=0, id_shop_group=0, id_currency=0, id_country=0, id_group=0, id_customer=0, id_cart=0,
-                 id_specific_price_rule=0)
+    scope = dict(
+        id_shop=0,
+        id_shop_group=0,
+        id_currency=0,
+        id_country=0,
+        id_group=0,
+        id_customer=0,
+        id_cart=0,
+        id_specific_price_rule=0,
+    )
     scope.update(ids)
-    conn.execute(sp.insert(), [dict(
-        id_specific_price=id_sp, id_product=id_product, id_product_attribute=id_product_attribute,
-        price=str(price), from_quantity=from_quantity, reduction=str(reduction), reduction_tax=reduction_tax,
-        reduction_type=reduction_type, **{"from": from_, "to": to}, **scope,
-    )])
+    conn.execute(
+        sp.insert(),
+        [
+            dict(
+                id_specific_price=id_sp,
+                id_product=id_product,
+                id_product_attribute=id_product_attribute,
+                price=str(price),
+                from_quantity=from_quantity,
+                reduction=str(reduction),
+                reduction_tax=reduction_tax,
+                reduction_type=reduction_type,
+                **{"from": from_, "to": to},
+                **scope,
+            )
+        ],
+    )
     return id_sp
 
 
@@ -225,6 +326,9 @@ def _slug(text: str) -> str:
 def iter_stock(conn: Connection, prefix: str, ids: Iterable[int]) -> dict[tuple[int, int], int]:
     """(id_product, id_product_attribute) -> quantity for the given products (first location found)."""
     sa = cached_metadata(prefix).tables[prefix + "stock_available"]
-    rows = conn.execute(select(sa.c.id_product, sa.c.id_product_attribute, sa.c.quantity)
-                        .where(sa.c.id_product.in_(list(ids)))).all()
+    rows = conn.execute(
+        select(sa.c.id_product, sa.c.id_product_attribute, sa.c.quantity).where(
+            sa.c.id_product.in_(list(ids))
+        )
+    ).all()
     return {(int(r[0]), int(r[1])): int(r[2]) for r in rows}

@@ -24,7 +24,7 @@ def shop_metadata(prefix: str = "ps_") -> MetaData:
 
 
 def logical_names(md: MetaData, prefix: str) -> list[str]:
-    return sorted(name[len(prefix):] for name in md.tables)
+    return sorted(name[len(prefix) :] for name in md.tables)
 
 
 @functools.lru_cache(maxsize=8)

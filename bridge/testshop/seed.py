@@ -103,7 +103,9 @@ def build_test_shop(
         return _build(conn, prefix, multishop, products, version, create_tables)
 
 
-def _build(conn: Connection, p: str, multishop: bool, with_products: bool, version: str, create: bool) -> TestShop:
+def _build(
+    conn: Connection, p: str, multishop: bool, with_products: bool, version: str, create: bool
+) -> TestShop:
     md = create_shop_tables(conn, p) if create else shop_metadata(p)
     shop_ids = (1, 2) if multishop else (1,)
     seed_shops(conn, md, p, shop_ids, share_stock=multishop)
@@ -125,7 +127,12 @@ def _build(conn: Connection, p: str, multishop: bool, with_products: bool, versi
         for key, ref in data.CARRIER_KEYS.items()
     }
     shop = TestShop(
-        prefix=p, version=version, id_shop=1, id_shop_group=1, shop_ids=shop_ids, share_stock=multishop,
+        prefix=p,
+        version=version,
+        id_shop=1,
+        id_shop_group=1,
+        shop_ids=shop_ids,
+        share_stock=multishop,
         langs={lang[1]: lang[0] for lang in data.LANGS},
         currencies={c[1]: c[0] for c in data.CURRENCIES},
         countries={c[1]: c[0] for c in data.COUNTRIES},
@@ -142,39 +149,78 @@ def _build(conn: Connection, p: str, multishop: bool, with_products: bool, versi
     stock = {(pid.id_product, 0): q for pid, q in ((products[k], q) for k, q in _SIMPLE_STOCK.items())}
     tshirt = products["TSHIRT"]
     stock[(tshirt.id_product, 0)] = sum(c.quantity for c in _TSHIRT_COMBOS)
-    stock.update({(tshirt.id_product, tshirt.combinations[c.reference].id_product_attribute): c.quantity
-                  for c in _TSHIRT_COMBOS})
-    return TestShop(**{**shop.__dict__, "products": products, "specific_prices": prices, "initial_stock": stock})
+    stock.update(
+        {
+            (tshirt.id_product, tshirt.combinations[c.reference].id_product_attribute): c.quantity
+            for c in _TSHIRT_COMBOS
+        }
+    )
+    return TestShop(
+        **{**shop.__dict__, "products": products, "specific_prices": prices, "initial_stock": stock}
+    )
 
 
 def _seed_attributes(conn: Connection, md: MetaData, p: str, shop_ids: tuple[int, ...]) -> None:
     groups = ((1, "select", 0, ("Size", "Taille")), (2, "color", 1, ("Color", "Couleur")))
-    insert(conn, md, p, "attribute_group", [
-        dict(id_attribute_group=g, is_color_group=color, group_type=kind, position=g - 1)
-        for g, kind, color, _n in groups
-    ])
-    insert(conn, md, p, "attribute_group_lang", [
-        dict(id_attribute_group=g, id_lang=lang, name=names[k], public_name=names[k])
-        for g, _kind, _c, names in groups for k, lang in enumerate((1, 2))
-    ])
-    insert(conn, md, p, "attribute", [
-        dict(id_attribute=i, id_attribute_group=g, color="", position=i) for i, g in ATTRIBUTES.values()
-    ])
+    insert(
+        conn,
+        md,
+        p,
+        "attribute_group",
+        [
+            dict(id_attribute_group=g, is_color_group=color, group_type=kind, position=g - 1)
+            for g, kind, color, _n in groups
+        ],
+    )
+    insert(
+        conn,
+        md,
+        p,
+        "attribute_group_lang",
+        [
+            dict(id_attribute_group=g, id_lang=lang, name=names[k], public_name=names[k])
+            for g, _kind, _c, names in groups
+            for k, lang in enumerate((1, 2))
+        ],
+    )
+    insert(
+        conn,
+        md,
+        p,
+        "attribute",
+        [dict(id_attribute=i, id_attribute_group=g, color="", position=i) for i, g in ATTRIBUTES.values()],
+    )
     fr = {"Blue": "Bleu", "Red": "Rouge", "Black": "Noir", "White": "Blanc"}
-    insert(conn, md, p, "attribute_lang", [
-        dict(id_attribute=i, id_lang=lang, name=name if lang == 1 else fr.get(name, name))
-        for name, (i, _g) in ATTRIBUTES.items() for lang in (1, 2)
-    ])
+    insert(
+        conn,
+        md,
+        p,
+        "attribute_lang",
+        [
+            dict(id_attribute=i, id_lang=lang, name=name if lang == 1 else fr.get(name, name))
+            for name, (i, _g) in ATTRIBUTES.items()
+            for lang in (1, 2)
+        ],
+    )
 
 
 _TSHIRT_COMBOS = (
-    Combo("TSHIRT-S-BLUE", ("S", "Blue"), 5, Decimal("0"), ean13(376000000101), default=True),
-    Combo("TSHIRT-S-RED", ("S", "Red"), 3, Decimal("0"), ean13(376000000102)),
+    Combo("TSHIRT-S-BLUE", ("S", "Blue"), 5, Decimal(0), ean13(376000000101), default=True),
+    Combo("TSHIRT-S-RED", ("S", "Red"), 3, Decimal(0), ean13(376000000102)),
     Combo("TSHIRT-M-BLUE", ("M", "Blue"), 0, Decimal("2.00"), ean13(376000000103)),
     Combo("TSHIRT-M-RED", ("M", "Red"), 10, Decimal("2.00"), ean13(376000000104)),
 )
-_SIMPLE_STOCK = {"MUG": 12, "SOCKS": 40, "BOOK": 7, "EBOOK": 100, "LAMP": 4, "POSTER": 9, "NOREF": 2,
-                 "DUP-1": 1, "DUP-2": 6}
+_SIMPLE_STOCK = {
+    "MUG": 12,
+    "SOCKS": 40,
+    "BOOK": 7,
+    "EBOOK": 100,
+    "LAMP": 4,
+    "POSTER": 9,
+    "NOREF": 2,
+    "DUP-1": 1,
+    "DUP-2": 6,
+}
 
 
 def _seed_catalogue(conn: Connection, shop: TestShop) -> tuple[dict[str, ProductIds], dict[str, int]]:
@@ -189,25 +235,53 @@ def _seed_catalogue(conn: Connection, shop: TestShop) -> tuple[dict[str, Product
         "DUP-1": ("DUP", "Duplicate one", "4.00", {}),
         "DUP-2": ("DUP", "Duplicate two", "6.00", {}),
     }
-    products = {"TSHIRT": add_product(
-        conn, shop, reference="TSHIRT", name="T-shirt", names_fr="T-shirt", price="20.00",
-        combinations=_TSHIRT_COMBOS, ean13_code=ean13(376000000100),
-    )}
+    products = {
+        "TSHIRT": add_product(
+            conn,
+            shop,
+            reference="TSHIRT",
+            name="T-shirt",
+            names_fr="T-shirt",
+            price="20.00",
+            combinations=_TSHIRT_COMBOS,
+            ean13_code=ean13(376000000100),
+        )
+    }
     for n, (key, (ref, name, price, extra)) in enumerate(simple.items(), start=1):
         products[key] = add_product(
-            conn, shop, reference=ref, name=name, price=price, quantity=_SIMPLE_STOCK[key],
-            ean13_code=ean13(376000000200 + n) if ref else None, **extra,  # type: ignore[arg-type]
+            conn,
+            shop,
+            reference=ref,
+            name=name,
+            price=price,
+            quantity=_SIMPLE_STOCK[key],
+            ean13_code=ean13(376000000200 + n) if ref else None,
+            **extra,  # type: ignore[arg-type]
         )
     pid = {key: ids.id_product for key, ids in products.items()}
     prices = {
-        "TSHIRT-2EUR-OFF": add_specific_price(conn, shop, id_product=pid["TSHIRT"], reduction="2.000000",
-                                              reduction_type="amount", reduction_tax=1),
-        "MUG-20PCT": add_specific_price(conn, shop, id_product=pid["MUG"], reduction="0.200000",
-                                        reduction_type="percentage"),
-        "SOCKS-FIXED-5": add_specific_price(conn, shop, id_product=pid["SOCKS"], price="5.000000",
-                                            reduction="0", reduction_type="amount"),
-        "BOOK-JAN-2024": add_specific_price(conn, shop, id_product=pid["BOOK"], reduction="0.100000",
-                                            reduction_type="percentage", from_=datetime(2024, 1, 1),
-                                            to=datetime(2024, 1, 31, 23, 59, 59)),
+        "TSHIRT-2EUR-OFF": add_specific_price(
+            conn,
+            shop,
+            id_product=pid["TSHIRT"],
+            reduction="2.000000",
+            reduction_type="amount",
+            reduction_tax=1,
+        ),
+        "MUG-20PCT": add_specific_price(
+            conn, shop, id_product=pid["MUG"], reduction="0.200000", reduction_type="percentage"
+        ),
+        "SOCKS-FIXED-5": add_specific_price(
+            conn, shop, id_product=pid["SOCKS"], price="5.000000", reduction="0", reduction_type="amount"
+        ),
+        "BOOK-JAN-2024": add_specific_price(
+            conn,
+            shop,
+            id_product=pid["BOOK"],
+            reduction="0.100000",
+            reduction_type="percentage",
+            from_=datetime(2024, 1, 1),
+            to=datetime(2024, 1, 31, 23, 59, 59),
+        ),
     }
     return products, prices

@@ -1,4 +1,5 @@
-"""Test-shop tables (PrestaShop 8.1/9.0 definitions): Configuration, shops, localisation, taxes, groups, carriers, order states.
+"""Test-shop tables (PrestaShop 8.1/9.0 definitions): configuration, shops, localisation, taxes,
+groups, carriers, order states.
 
 Written from the 8.1-upgraded and 9.0.0 schema dumps: columns present in both, the narrower width
 where they differ, same nullability and defaults.
@@ -12,17 +13,19 @@ from bridge.testshop.coltypes import (
     DATETIME,
     INT,
     MEDIUMTEXT,
+    OPTS,
     SMALL,
     TINY,
     UINT,
     UTINY,
-    OPTS,
     ix,
 )
 
 
 def define(md: MetaData, p: str) -> None:
-    Table(p + "configuration", md,
+    Table(
+        p + "configuration",
+        md,
         Column("id_configuration", UINT, primary_key=True, autoincrement=True),
         Column("id_shop_group", UINT, nullable=True),
         Column("id_shop", UINT, nullable=True),
@@ -35,7 +38,9 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "configuration", "name"), "name"),
         **OPTS,
     )
-    Table(p + "shop", md,
+    Table(
+        p + "shop",
+        md,
         Column("id_shop", INT, primary_key=True, autoincrement=True),
         Column("id_shop_group", INT, nullable=False),
         Column("name", String(64), nullable=False),
@@ -47,7 +52,9 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "shop", "IDX_CBDFBB9EF5C9E40"), "id_shop_group"),
         **OPTS,
     )
-    Table(p + "shop_group", md,
+    Table(
+        p + "shop_group",
+        md,
         Column("id_shop_group", INT, primary_key=True, autoincrement=True),
         Column("name", String(64), nullable=False),
         Column("color", String(50), nullable=False),
@@ -58,7 +65,9 @@ def define(md: MetaData, p: str) -> None:
         Column("deleted", TINY, nullable=False),
         **OPTS,
     )
-    Table(p + "lang", md,
+    Table(
+        p + "lang",
+        md,
         Column("id_lang", INT, primary_key=True, autoincrement=True),
         Column("name", String(32), nullable=False),
         Column("active", TINY, nullable=False),
@@ -70,14 +79,18 @@ def define(md: MetaData, p: str) -> None:
         Column("is_rtl", TINY, nullable=False),
         **OPTS,
     )
-    Table(p + "lang_shop", md,
+    Table(
+        p + "lang_shop",
+        md,
         Column("id_lang", INT, primary_key=True, autoincrement=False),
         Column("id_shop", INT, primary_key=True, autoincrement=False),
         Index(ix(p, "lang_shop", "IDX_2F43BFC7274A50A0"), "id_shop"),
         Index(ix(p, "lang_shop", "IDX_2F43BFC7BA299860"), "id_lang"),
         **OPTS,
     )
-    Table(p + "currency", md,
+    Table(
+        p + "currency",
+        md,
         Column("id_currency", UINT, primary_key=True, autoincrement=True),
         Column("iso_code", String(3), nullable=False, server_default="0"),
         Column("numeric_iso_code", String(3), nullable=True),
@@ -90,7 +103,9 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "currency", "currency_iso_code"), "iso_code"),
         **OPTS,
     )
-    Table(p + "currency_lang", md,
+    Table(
+        p + "currency_lang",
+        md,
         Column("id_currency", UINT, primary_key=True, autoincrement=False),
         Column("id_lang", UINT, primary_key=True, autoincrement=False),
         Column("name", String(255), nullable=False),
@@ -98,26 +113,34 @@ def define(md: MetaData, p: str) -> None:
         Column("pattern", String(255), nullable=True),
         **OPTS,
     )
-    Table(p + "currency_shop", md,
+    Table(
+        p + "currency_shop",
+        md,
         Column("id_currency", UINT, primary_key=True, autoincrement=False),
         Column("id_shop", UINT, primary_key=True, autoincrement=False),
         Column("conversion_rate", Numeric(13, 6), nullable=False),
         Index(ix(p, "currency_shop", "id_shop"), "id_shop"),
         **OPTS,
     )
-    Table(p + "zone", md,
+    Table(
+        p + "zone",
+        md,
         Column("id_zone", UINT, primary_key=True, autoincrement=True),
         Column("name", String(64), nullable=False),
         Column("active", UTINY, nullable=False, server_default="0"),
         **OPTS,
     )
-    Table(p + "zone_shop", md,
+    Table(
+        p + "zone_shop",
+        md,
         Column("id_zone", UINT, primary_key=True, autoincrement=False),
         Column("id_shop", UINT, primary_key=True, autoincrement=False),
         Index(ix(p, "zone_shop", "id_shop"), "id_shop"),
         **OPTS,
     )
-    Table(p + "country", md,
+    Table(
+        p + "country",
+        md,
         Column("id_country", UINT, primary_key=True, autoincrement=True),
         Column("id_zone", UINT, nullable=False),
         Column("id_currency", UINT, nullable=False, server_default="0"),
@@ -133,19 +156,25 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "country", "country_iso_code"), "iso_code"),
         **OPTS,
     )
-    Table(p + "country_lang", md,
+    Table(
+        p + "country_lang",
+        md,
         Column("id_country", UINT, primary_key=True, autoincrement=False),
         Column("id_lang", UINT, primary_key=True, autoincrement=False),
         Column("name", String(64), nullable=False),
         **OPTS,
     )
-    Table(p + "country_shop", md,
+    Table(
+        p + "country_shop",
+        md,
         Column("id_country", UINT, primary_key=True, autoincrement=False),
         Column("id_shop", UINT, primary_key=True, autoincrement=False),
         Index(ix(p, "country_shop", "id_shop"), "id_shop"),
         **OPTS,
     )
-    Table(p + "state", md,
+    Table(
+        p + "state",
+        md,
         Column("id_state", UINT, primary_key=True, autoincrement=True),
         Column("id_country", UINT, nullable=False),
         Column("id_zone", UINT, nullable=False),
@@ -158,14 +187,18 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "state", "name"), "name"),
         **OPTS,
     )
-    Table(p + "tax", md,
+    Table(
+        p + "tax",
+        md,
         Column("id_tax", UINT, primary_key=True, autoincrement=True),
         Column("rate", Numeric(10, 3), nullable=False),
         Column("active", UTINY, nullable=False, server_default="1"),
         Column("deleted", UTINY, nullable=False, server_default="0"),
         **OPTS,
     )
-    Table(p + "tax_rule", md,
+    Table(
+        p + "tax_rule",
+        md,
         Column("id_tax_rule", INT, primary_key=True, autoincrement=True),
         Column("id_tax_rules_group", INT, nullable=False),
         Column("id_country", INT, nullable=False),
@@ -175,12 +208,20 @@ def define(md: MetaData, p: str) -> None:
         Column("id_tax", INT, nullable=False),
         Column("behavior", INT, nullable=False),
         Column("description", String(100), nullable=False),
-        Index(ix(p, "tax_rule", "category_getproducts"), "id_tax_rules_group", "id_country", "id_state", "zipcode_from"),
+        Index(
+            ix(p, "tax_rule", "category_getproducts"),
+            "id_tax_rules_group",
+            "id_country",
+            "id_state",
+            "zipcode_from",
+        ),
         Index(ix(p, "tax_rule", "id_tax"), "id_tax"),
         Index(ix(p, "tax_rule", "id_tax_rules_group"), "id_tax_rules_group"),
         **OPTS,
     )
-    Table(p + "tax_rules_group", md,
+    Table(
+        p + "tax_rules_group",
+        md,
         Column("id_tax_rules_group", INT, primary_key=True, autoincrement=True),
         Column("name", String(50), nullable=False),
         Column("active", INT, nullable=False),
@@ -189,7 +230,9 @@ def define(md: MetaData, p: str) -> None:
         Column("date_upd", DATETIME, nullable=False),
         **OPTS,
     )
-    Table(p + "group", md,
+    Table(
+        p + "group",
+        md,
         Column("id_group", UINT, primary_key=True, autoincrement=True),
         Column("reduction", Numeric(5, 2), nullable=False, server_default="0.00"),
         Column("price_display_method", TINY, nullable=False, server_default="0"),
@@ -198,13 +241,17 @@ def define(md: MetaData, p: str) -> None:
         Column("date_upd", DATETIME, nullable=False),
         **OPTS,
     )
-    Table(p + "group_shop", md,
+    Table(
+        p + "group_shop",
+        md,
         Column("id_group", UINT, primary_key=True, autoincrement=False),
         Column("id_shop", UINT, primary_key=True, autoincrement=False),
         Index(ix(p, "group_shop", "id_shop"), "id_shop"),
         **OPTS,
     )
-    Table(p + "group_reduction", md,
+    Table(
+        p + "group_reduction",
+        md,
         Column("id_group_reduction", UINT, primary_key=True, autoincrement=True),
         Column("id_group", UINT, nullable=False),
         Column("id_category", UINT, nullable=False),
@@ -212,7 +259,9 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "group_reduction", "id_group"), "id_group", "id_category", unique=True),
         **OPTS,
     )
-    Table(p + "carrier", md,
+    Table(
+        p + "carrier",
+        md,
         Column("id_carrier", UINT, primary_key=True, autoincrement=True),
         Column("id_reference", UINT, nullable=False),
         Column("name", String(64), nullable=False),
@@ -237,26 +286,34 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "carrier", "reference"), "id_reference", "deleted", "active"),
         **OPTS,
     )
-    Table(p + "carrier_lang", md,
+    Table(
+        p + "carrier_lang",
+        md,
         Column("id_carrier", UINT, primary_key=True, autoincrement=False),
         Column("id_shop", UINT, primary_key=True, autoincrement=False, server_default="1"),
         Column("id_lang", UINT, primary_key=True, autoincrement=False),
         Column("delay", String(512), nullable=True),
         **OPTS,
     )
-    Table(p + "carrier_shop", md,
+    Table(
+        p + "carrier_shop",
+        md,
         Column("id_carrier", UINT, primary_key=True, autoincrement=False),
         Column("id_shop", UINT, primary_key=True, autoincrement=False),
         Index(ix(p, "carrier_shop", "id_shop"), "id_shop"),
         **OPTS,
     )
-    Table(p + "carrier_tax_rules_group_shop", md,
+    Table(
+        p + "carrier_tax_rules_group_shop",
+        md,
         Column("id_carrier", UINT, primary_key=True, autoincrement=False),
         Column("id_tax_rules_group", UINT, primary_key=True, autoincrement=False),
         Column("id_shop", UINT, primary_key=True, autoincrement=False),
         **OPTS,
     )
-    Table(p + "order_state", md,
+    Table(
+        p + "order_state",
+        md,
         Column("id_order_state", UINT, primary_key=True, autoincrement=True),
         Column("invoice", UTINY, nullable=True, server_default="0"),
         Column("send_email", UTINY, nullable=False, server_default="0"),
@@ -274,14 +331,18 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "order_state", "module_name"), "module_name"),
         **OPTS,
     )
-    Table(p + "order_state_lang", md,
+    Table(
+        p + "order_state_lang",
+        md,
         Column("id_order_state", UINT, primary_key=True, autoincrement=False),
         Column("id_lang", UINT, primary_key=True, autoincrement=False),
         Column("name", String(64), nullable=False),
         Column("template", String(64), nullable=False),
         **OPTS,
     )
-    Table(p + "stock_mvt_reason", md,
+    Table(
+        p + "stock_mvt_reason",
+        md,
         Column("id_stock_mvt_reason", UINT, primary_key=True, autoincrement=True),
         Column("sign", TINY, nullable=False, server_default="1"),
         Column("date_add", DATETIME, nullable=False),
@@ -289,7 +350,9 @@ def define(md: MetaData, p: str) -> None:
         Column("deleted", UTINY, nullable=False, server_default="0"),
         **OPTS,
     )
-    Table(p + "stock_mvt_reason_lang", md,
+    Table(
+        p + "stock_mvt_reason_lang",
+        md,
         Column("id_stock_mvt_reason", UINT, primary_key=True, autoincrement=False),
         Column("id_lang", UINT, primary_key=True, autoincrement=False),
         Column("name", String(255), nullable=False),

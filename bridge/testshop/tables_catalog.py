@@ -14,19 +14,21 @@ from bridge.testshop.coltypes import (
     DATETIME,
     INT,
     MEDIUMTEXT,
+    OPTS,
     PRODUCT_TYPE,
     REDIRECT_TYPE,
     TINY,
     UINT,
     UTINY,
     VISIBILITY,
-    OPTS,
     ix,
 )
 
 
 def define(md: MetaData, p: str) -> None:
-    Table(p + "product", md,
+    Table(
+        p + "product",
+        md,
         Column("id_product", UINT, primary_key=True, autoincrement=True),
         Column("id_supplier", UINT, nullable=True),
         Column("id_manufacturer", UINT, nullable=True),
@@ -93,7 +95,9 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "product", "supplier_reference_idx"), "supplier_reference"),
         **OPTS,
     )
-    Table(p + "product_shop", md,
+    Table(
+        p + "product_shop",
+        md,
         Column("id_product", UINT, primary_key=True, autoincrement=False),
         Column("id_shop", UINT, primary_key=True, autoincrement=False),
         Column("id_category_default", UINT, nullable=True),
@@ -134,7 +138,9 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "product_shop", "shop_tax"), "id_shop", "id_tax_rules_group"),
         **OPTS,
     )
-    Table(p + "product_lang", md,
+    Table(
+        p + "product_lang",
+        md,
         Column("id_product", UINT, primary_key=True, autoincrement=False),
         Column("id_shop", UINT, primary_key=True, autoincrement=False, server_default="1"),
         Column("id_lang", UINT, primary_key=True, autoincrement=False),
@@ -152,7 +158,9 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "product_lang", "name"), "name"),
         **OPTS,
     )
-    Table(p + "product_attribute", md,
+    Table(
+        p + "product_attribute",
+        md,
         Column("id_product_attribute", UINT, primary_key=True, autoincrement=True),
         Column("id_product", UINT, nullable=False),
         Column("reference", String(64), nullable=True),
@@ -171,14 +179,20 @@ def define(md: MetaData, p: str) -> None:
         Column("low_stock_threshold", INT, nullable=True),
         Column("low_stock_alert", TINY, nullable=False, server_default="0"),
         Column("available_date", DATE, nullable=True),
-        Index(ix(p, "product_attribute", "id_product_id_product_attribute"), "id_product_attribute", "id_product"),
+        Index(
+            ix(p, "product_attribute", "id_product_id_product_attribute"),
+            "id_product_attribute",
+            "id_product",
+        ),
         Index(ix(p, "product_attribute", "product_attribute_product"), "id_product"),
         Index(ix(p, "product_attribute", "product_default"), "id_product", "default_on", unique=True),
         Index(ix(p, "product_attribute", "reference"), "reference"),
         Index(ix(p, "product_attribute", "supplier_reference"), "supplier_reference"),
         **OPTS,
     )
-    Table(p + "product_attribute_shop", md,
+    Table(
+        p + "product_attribute_shop",
+        md,
         Column("id_product", UINT, nullable=False),
         Column("id_product_attribute", UINT, primary_key=True, autoincrement=False),
         Column("id_shop", UINT, primary_key=True, autoincrement=False),
@@ -192,16 +206,22 @@ def define(md: MetaData, p: str) -> None:
         Column("low_stock_threshold", INT, nullable=True),
         Column("low_stock_alert", TINY, nullable=False, server_default="0"),
         Column("available_date", DATE, nullable=True),
-        Index(ix(p, "product_attribute_shop", "id_product"), "id_product", "id_shop", "default_on", unique=True),
+        Index(
+            ix(p, "product_attribute_shop", "id_product"), "id_product", "id_shop", "default_on", unique=True
+        ),
         **OPTS,
     )
-    Table(p + "product_attribute_combination", md,
+    Table(
+        p + "product_attribute_combination",
+        md,
         Column("id_attribute", UINT, primary_key=True, autoincrement=False),
         Column("id_product_attribute", UINT, primary_key=True, autoincrement=False),
         Index(ix(p, "product_attribute_combination", "id_product_attribute"), "id_product_attribute"),
         **OPTS,
     )
-    Table(p + "attribute", md,
+    Table(
+        p + "attribute",
+        md,
         Column("id_attribute", INT, primary_key=True, autoincrement=True),
         Column("id_attribute_group", INT, nullable=False),
         Column("color", String(32), nullable=False),
@@ -209,7 +229,9 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "attribute", "attribute_group"), "id_attribute_group"),
         **OPTS,
     )
-    Table(p + "attribute_lang", md,
+    Table(
+        p + "attribute_lang",
+        md,
         Column("id_attribute", INT, primary_key=True, autoincrement=False),
         Column("id_lang", INT, primary_key=True, autoincrement=False),
         Column("name", String(128), nullable=False),
@@ -217,14 +239,18 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "attribute_lang", "IDX_3ABE46A7BA299860"), "id_lang"),
         **OPTS,
     )
-    Table(p + "attribute_group", md,
+    Table(
+        p + "attribute_group",
+        md,
         Column("id_attribute_group", INT, primary_key=True, autoincrement=True),
         Column("is_color_group", TINY, nullable=False),
         Column("group_type", String(255), nullable=False),
         Column("position", INT, nullable=False),
         **OPTS,
     )
-    Table(p + "attribute_group_lang", md,
+    Table(
+        p + "attribute_group_lang",
+        md,
         Column("id_attribute_group", INT, primary_key=True, autoincrement=False),
         Column("id_lang", INT, primary_key=True, autoincrement=False),
         Column("name", String(128), nullable=False),
@@ -233,7 +259,9 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "attribute_group_lang", "IDX_4653726CBA299860"), "id_lang"),
         **OPTS,
     )
-    Table(p + "category_product", md,
+    Table(
+        p + "category_product",
+        md,
         Column("id_category", UINT, primary_key=True, autoincrement=False),
         Column("id_product", UINT, primary_key=True, autoincrement=False),
         Column("position", UINT, nullable=False, server_default="0"),

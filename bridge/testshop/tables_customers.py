@@ -12,16 +12,18 @@ from bridge.testshop.coltypes import (
     DATE,
     DATETIME,
     MEDIUMTEXT,
+    OPTS,
     TINY,
     UINT,
     UTINY,
-    OPTS,
     ix,
 )
 
 
 def define(md: MetaData, p: str) -> None:
-    Table(p + "customer", md,
+    Table(
+        p + "customer",
+        md,
         Column("id_customer", UINT, primary_key=True, autoincrement=True),
         Column("id_shop_group", UINT, nullable=False, server_default="1"),
         Column("id_shop", UINT, nullable=False, server_default="1"),
@@ -63,14 +65,18 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "customer", "id_shop_group"), "id_shop_group"),
         **OPTS,
     )
-    Table(p + "customer_group", md,
+    Table(
+        p + "customer_group",
+        md,
         Column("id_customer", UINT, primary_key=True, autoincrement=False),
         Column("id_group", UINT, primary_key=True, autoincrement=False),
         Index(ix(p, "customer_group", "customer_login"), "id_group"),
         Index(ix(p, "customer_group", "id_customer"), "id_customer"),
         **OPTS,
     )
-    Table(p + "address", md,
+    Table(
+        p + "address",
+        md,
         Column("id_address", UINT, primary_key=True, autoincrement=True),
         Column("id_country", UINT, nullable=False),
         Column("id_state", UINT, nullable=True),
@@ -103,7 +109,9 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "address", "id_warehouse"), "id_warehouse"),
         **OPTS,
     )
-    Table(p + "cart", md,
+    Table(
+        p + "cart",
+        md,
         Column("id_cart", UINT, primary_key=True, autoincrement=True),
         Column("id_shop_group", UINT, nullable=False, server_default="1"),
         Column("id_shop", UINT, nullable=False, server_default="1"),
@@ -136,7 +144,9 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "cart", "id_shop_group"), "id_shop_group"),
         **OPTS,
     )
-    Table(p + "cart_product", md,
+    Table(
+        p + "cart_product",
+        md,
         Column("id_cart", UINT, primary_key=True, autoincrement=False),
         Column("id_product", UINT, primary_key=True, autoincrement=False),
         Column("id_address_delivery", UINT, primary_key=True, autoincrement=False, server_default="0"),
@@ -145,11 +155,19 @@ def define(md: MetaData, p: str) -> None:
         Column("id_customization", UINT, primary_key=True, autoincrement=False, server_default="0"),
         Column("quantity", UINT, nullable=False, server_default="0"),
         Column("date_add", DATETIME, nullable=False),
-        Index(ix(p, "cart_product", "id_cart_order"), "id_cart", "date_add", "id_product", "id_product_attribute"),
+        Index(
+            ix(p, "cart_product", "id_cart_order"),
+            "id_cart",
+            "date_add",
+            "id_product",
+            "id_product_attribute",
+        ),
         Index(ix(p, "cart_product", "id_product_attribute"), "id_product_attribute"),
         **OPTS,
     )
-    Table(p + "message", md,
+    Table(
+        p + "message",
+        md,
         Column("id_message", UINT, primary_key=True, autoincrement=True),
         Column("id_cart", UINT, nullable=True),
         Column("id_customer", UINT, nullable=False),

@@ -1,4 +1,5 @@
-"""Test-shop tables (PrestaShop 8.1/9.0 definitions): Orders, order lines, taxes, carriers, payments, history, invoices.
+"""Test-shop tables (PrestaShop 8.1/9.0 definitions): orders, order lines, taxes, carriers,
+payments, history, invoices.
 
 Written from the 8.1-upgraded and 9.0.0 schema dumps: columns present in both, the narrower width
 where they differ, same nullability and defaults.
@@ -13,16 +14,18 @@ from bridge.testshop.coltypes import (
     DATETIME,
     INT,
     MEDIUMTEXT,
+    OPTS,
     TINY,
     UINT,
     UTINY,
-    OPTS,
     ix,
 )
 
 
 def define(md: MetaData, p: str) -> None:
-    Table(p + "orders", md,
+    Table(
+        p + "orders",
+        md,
         Column("id_order", UINT, primary_key=True, autoincrement=True),
         Column("reference", String(9), nullable=True),
         Column("id_shop_group", UINT, nullable=False, server_default="1"),
@@ -85,7 +88,9 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "orders", "reference"), "reference"),
         **OPTS,
     )
-    Table(p + "order_detail", md,
+    Table(
+        p + "order_detail",
+        md,
         Column("id_order_detail", UINT, primary_key=True, autoincrement=True),
         Column("id_order", UINT, nullable=False),
         Column("id_order_invoice", INT, nullable=True),
@@ -142,7 +147,9 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "order_detail", "product_id"), "product_id", "product_attribute_id"),
         **OPTS,
     )
-    Table(p + "order_detail_tax", md,
+    Table(
+        p + "order_detail_tax",
+        md,
         Column("id_order_detail", INT, nullable=False),
         Column("id_tax", INT, nullable=False),
         Column("unit_amount", Numeric(16, 6), nullable=False, server_default="0.000000"),
@@ -151,7 +158,9 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "order_detail_tax", "id_tax"), "id_tax"),
         **OPTS,
     )
-    Table(p + "order_carrier", md,
+    Table(
+        p + "order_carrier",
+        md,
         Column("id_order_carrier", INT, primary_key=True, autoincrement=True),
         Column("id_order", UINT, nullable=False),
         Column("id_carrier", UINT, nullable=False),
@@ -166,7 +175,9 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "order_carrier", "id_order_invoice"), "id_order_invoice"),
         **OPTS,
     )
-    Table(p + "order_payment", md,
+    Table(
+        p + "order_payment",
+        md,
         Column("id_order_payment", INT, primary_key=True, autoincrement=True),
         Column("order_reference", String(9), nullable=True),
         Column("id_currency", UINT, nullable=False),
@@ -183,7 +194,9 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "order_payment", "order_reference"), "order_reference"),
         **OPTS,
     )
-    Table(p + "order_history", md,
+    Table(
+        p + "order_history",
+        md,
         Column("id_order_history", UINT, primary_key=True, autoincrement=True),
         Column("id_employee", UINT, nullable=False),
         Column("id_order", UINT, nullable=False),
@@ -194,7 +207,9 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "order_history", "order_history_order"), "id_order"),
         **OPTS,
     )
-    Table(p + "order_invoice", md,
+    Table(
+        p + "order_invoice",
+        md,
         Column("id_order_invoice", UINT, primary_key=True, autoincrement=True),
         Column("id_order", INT, nullable=False),
         Column("number", INT, nullable=False),
@@ -217,7 +232,9 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "order_invoice", "id_order"), "id_order"),
         **OPTS,
     )
-    Table(p + "order_invoice_tax", md,
+    Table(
+        p + "order_invoice_tax",
+        md,
         Column("id_order_invoice", INT, nullable=False),
         Column("type", String(15), nullable=False),
         Column("id_tax", INT, nullable=False),
@@ -225,7 +242,9 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "order_invoice_tax", "id_tax"), "id_tax"),
         **OPTS,
     )
-    Table(p + "order_invoice_payment", md,
+    Table(
+        p + "order_invoice_payment",
+        md,
         Column("id_order_invoice", UINT, primary_key=True, autoincrement=False),
         Column("id_order_payment", UINT, primary_key=True, autoincrement=False),
         Column("id_order", UINT, nullable=False),

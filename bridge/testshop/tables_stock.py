@@ -13,18 +13,20 @@ from bridge.testshop.coltypes import (
     DATE,
     DATETIME,
     INT,
+    OPTS,
     REDUCTION_TYPE,
     SMALL,
     TINY,
     UINT,
     UTINY,
-    OPTS,
     ix,
 )
 
 
 def define(md: MetaData, p: str) -> None:
-    Table(p + "specific_price", md,
+    Table(
+        p + "specific_price",
+        md,
         Column("id_specific_price", UINT, primary_key=True, autoincrement=True),
         Column("id_specific_price_rule", UINT, nullable=False),
         Column("id_cart", UINT, nullable=False),
@@ -47,15 +49,44 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "specific_price", "from_quantity"), "from_quantity"),
         Index(ix(p, "specific_price", "id_cart"), "id_cart"),
         Index(ix(p, "specific_price", "id_customer"), "id_customer"),
-        Index(ix(p, "specific_price", "id_product"), "id_product", "id_shop", "id_currency", "id_country", "id_group", "id_customer", "from_quantity", "from", "to"),
-        Index(ix(p, "specific_price", "id_product_2"), "id_product", "id_product_attribute", "id_customer", "id_cart", "from", "to", "id_shop", "id_shop_group", "id_currency", "id_country", "id_group", "from_quantity", "id_specific_price_rule", unique=True),
+        Index(
+            ix(p, "specific_price", "id_product"),
+            "id_product",
+            "id_shop",
+            "id_currency",
+            "id_country",
+            "id_group",
+            "id_customer",
+            "from_quantity",
+            "from",
+            "to",
+        ),
+        Index(
+            ix(p, "specific_price", "id_product_2"),
+            "id_product",
+            "id_product_attribute",
+            "id_customer",
+            "id_cart",
+            "from",
+            "to",
+            "id_shop",
+            "id_shop_group",
+            "id_currency",
+            "id_country",
+            "id_group",
+            "from_quantity",
+            "id_specific_price_rule",
+            unique=True,
+        ),
         Index(ix(p, "specific_price", "id_product_attribute"), "id_product_attribute"),
         Index(ix(p, "specific_price", "id_shop"), "id_shop"),
         Index(ix(p, "specific_price", "id_specific_price_rule"), "id_specific_price_rule"),
         Index(ix(p, "specific_price", "to"), "to"),
         **OPTS,
     )
-    Table(p + "specific_price_priority", md,
+    Table(
+        p + "specific_price_priority",
+        md,
         Column("id_specific_price_priority", INT, primary_key=True, autoincrement=True),
         # PrestaShop's PK is (id_specific_price_priority, id_product); SQLite cannot autoincrement a
         # composite key, and id_product is unique anyway.
@@ -64,13 +95,17 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "specific_price_priority", "id_product"), "id_product", unique=True),
         **OPTS,
     )
-    Table(p + "product_group_reduction_cache", md,
+    Table(
+        p + "product_group_reduction_cache",
+        md,
         Column("id_product", UINT, primary_key=True, autoincrement=False),
         Column("id_group", UINT, primary_key=True, autoincrement=False),
         Column("reduction", Numeric(5, 4), nullable=False),
         **OPTS,
     )
-    Table(p + "stock_available", md,
+    Table(
+        p + "stock_available",
+        md,
         Column("id_stock_available", UINT, primary_key=True, autoincrement=True),
         Column("id_product", UINT, nullable=False),
         Column("id_product_attribute", UINT, nullable=False),
@@ -86,10 +121,19 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "stock_available", "id_product_attribute"), "id_product_attribute"),
         Index(ix(p, "stock_available", "id_shop"), "id_shop"),
         Index(ix(p, "stock_available", "id_shop_group"), "id_shop_group"),
-        Index(ix(p, "stock_available", "product_sqlstock"), "id_product", "id_product_attribute", "id_shop", "id_shop_group", unique=True),
+        Index(
+            ix(p, "stock_available", "product_sqlstock"),
+            "id_product",
+            "id_product_attribute",
+            "id_shop",
+            "id_shop_group",
+            unique=True,
+        ),
         **OPTS,
     )
-    Table(p + "stock_mvt", md,
+    Table(
+        p + "stock_mvt",
+        md,
         Column("id_stock_mvt", BIG, primary_key=True, autoincrement=True),
         Column("id_stock", INT, nullable=False),
         Column("id_order", INT, nullable=True),
@@ -109,7 +153,9 @@ def define(md: MetaData, p: str) -> None:
         Index(ix(p, "stock_mvt", "id_stock_mvt_reason"), "id_stock_mvt_reason"),
         **OPTS,
     )
-    Table(p + "product_sale", md,
+    Table(
+        p + "product_sale",
+        md,
         Column("id_product", UINT, primary_key=True, autoincrement=False),
         Column("quantity", UINT, nullable=False, server_default="0"),
         Column("sale_nbr", UINT, nullable=False, server_default="0"),

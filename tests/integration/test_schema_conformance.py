@@ -1,4 +1,4 @@
-"""The bridge against the real PrestaShop schemas (1.6.1.24, 1.7.8, 8.1, 9.0) and the test shop against 8.1/9.0.
+"""The bridge against the real PrestaShop schemas (1.6.1.24, 1.7.8, 8.1, 9.0); the test shop vs 8.1/9.0.
 
 ``BRIDGE_PS_SCHEMAS`` names a folder of ``*.sql`` structure dumps (CI: ../shared/prestashop/schemas).
 Each dump is loaded as PrestaShop loads it (the files start with ``SET SESSION sql_mode=''``) through
@@ -49,8 +49,13 @@ def load_dump(db_url: str, path: Path) -> None:
     """Execute a whole dump file in one multi-statement call (what the ``mariadb`` client would do)."""
     u = make_url(db_url)
     conn = pymysql.connect(
-        host=u.host, port=u.port or 3306, user=u.username, password=u.password or "", database=u.database,
-        charset="utf8mb4", client_flag=CLIENT.MULTI_STATEMENTS,
+        host=u.host,
+        port=u.port or 3306,
+        user=u.username,
+        password=u.password or "",
+        database=u.database,
+        charset="utf8mb4",
+        client_flag=CLIENT.MULTI_STATEMENTS,
     )
     try:
         with conn.cursor() as cur:
@@ -69,16 +74,31 @@ def _seed_minimal_shop(db_url: str, prefix: str, version: str) -> None:
         with engine.begin() as conn:
             conn.execute(text("SET SESSION sql_mode = ''"))
             t = reflect_shop_tables(conn, prefix)
-            conn.execute(insert(t.shop_group), [dict(id_shop_group=1, name="Default", share_stock=0, active=1)])
-            conn.execute(insert(t.shop), [dict(id_shop=1, id_shop_group=1, name="Shop", id_category=2, active=1)])
-            conn.execute(insert(t.lang), [dict(id_lang=1, name="English", active=1, iso_code="en",
-                                               language_code="en-us")])
-            conn.execute(insert(t.currency), [dict(id_currency=1, iso_code="EUR", conversion_rate=1, active=1)])
-            conn.execute(insert(t.configuration), [
-                dict(name=name, value=value, id_shop=None, id_shop_group=None, date_add=NOW, date_upd=NOW)
-                for name, value in (("PS_VERSION_DB", version), ("PS_LANG_DEFAULT", "1"),
-                                    ("PS_CURRENCY_DEFAULT", "1"), ("PS_TIMEZONE", "Europe/Paris"))
-            ])
+            conn.execute(
+                insert(t.shop_group), [dict(id_shop_group=1, name="Default", share_stock=0, active=1)]
+            )
+            conn.execute(
+                insert(t.shop), [dict(id_shop=1, id_shop_group=1, name="Shop", id_category=2, active=1)]
+            )
+            conn.execute(
+                insert(t.lang),
+                [dict(id_lang=1, name="English", active=1, iso_code="en", language_code="en-us")],
+            )
+            conn.execute(
+                insert(t.currency), [dict(id_currency=1, iso_code="EUR", conversion_rate=1, active=1)]
+            )
+            conn.execute(
+                insert(t.configuration),
+                [
+                    dict(name=name, value=value, id_shop=None, id_shop_group=None, date_add=NOW, date_upd=NOW)
+                    for name, value in (
+                        ("PS_VERSION_DB", version),
+                        ("PS_LANG_DEFAULT", "1"),
+                        ("PS_CURRENCY_DEFAULT", "1"),
+                        ("PS_TIMEZONE", "Europe/Paris"),
+                    )
+                ],
+            )
     finally:
         engine.dispose()
 
@@ -141,7 +161,10 @@ def _incompatibility(ours: dict[str, Any], real: dict[str, Any]) -> str | None:
     if a in _TEXT and b in _TEXT:
         return None
     if a == b == "decimal":
-        same = (ours["numeric_precision"], ours["numeric_scale"]) == (real["numeric_precision"], real["numeric_scale"])
+        same = (ours["numeric_precision"], ours["numeric_scale"]) == (
+            real["numeric_precision"],
+            real["numeric_scale"],
+        )
         return None if same else f"{ours['column_type']} vs real {real['column_type']}"
     if a in {"varchar", "char"} and b in {"varchar", "char"}:
         fits = ours["character_maximum_length"] <= real["character_maximum_length"]
@@ -223,11 +246,18 @@ def test_the_column_comparison_reports_real_differences() -> None:
         data_type = column_type.split("(")[0].split(" ")[0]
         length = int(m.group(1)) if (m := re.match(r"\w*char\((\d+)\)", column_type)) else None
         dec = re.match(r"decimal\((\d+),(\d+)\)", column_type)
-        return dict(data_type=data_type, column_type=column_type, is_nullable=nullable,
-                    character_maximum_length=length, numeric_precision=int(dec.group(1)) if dec else None,
-                    numeric_scale=int(dec.group(2)) if dec else None)
+        return dict(
+            data_type=data_type,
+            column_type=column_type,
+            is_nullable=nullable,
+            character_maximum_length=length,
+            numeric_precision=int(dec.group(1)) if dec else None,
+            numeric_scale=int(dec.group(2)) if dec else None,
+        )
 
-    assert _incompatibility(col("varchar(20)"), col("varchar(13)")) == "varchar(20) longer than real varchar(13)"
+    assert (
+        _incompatibility(col("varchar(20)"), col("varchar(13)")) == "varchar(20) longer than real varchar(13)"
+    )
     assert _incompatibility(col("varchar(13)"), col("varchar(20)")) is None
     assert _incompatibility(col("decimal(20,6)"), col("decimal(10,2)")) is not None
     assert _incompatibility(col("int(10) unsigned"), col("int(11)")) is not None

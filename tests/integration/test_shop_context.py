@@ -16,8 +16,12 @@ pytestmark = pytest.mark.db
 NOW = datetime(2024, 2, 1, 12, 0, 0)
 
 
-def _config_row(name: str, value: str, *, id_shop: int | None, id_shop_group: int | None) -> dict[str, object]:
-    return dict(name=name, value=value, id_shop=id_shop, id_shop_group=id_shop_group, date_add=NOW, date_upd=NOW)
+def _config_row(
+    name: str, value: str, *, id_shop: int | None, id_shop_group: int | None
+) -> dict[str, object]:
+    return dict(
+        name=name, value=value, id_shop=id_shop, id_shop_group=id_shop_group, date_add=NOW, date_upd=NOW
+    )
 
 
 def test_shop_connect_reflects_tables_and_loads_the_single_shop_context(shop) -> None:
@@ -44,15 +48,18 @@ def test_configuration_precedence_is_shop_then_group_then_global(multishop) -> N
     with multishop.engine.begin() as conn:
         tables = reflect_shop_tables(conn, multishop.prefix)
         cfg = tables.configuration
-        conn.execute(insert(cfg), [
-            _config_row("MB_KEY_A", "global", id_shop=None, id_shop_group=None),
-            _config_row("MB_KEY_A", "group", id_shop=None, id_shop_group=1),
-            _config_row("MB_KEY_A", "shop2", id_shop=2, id_shop_group=1),
-            _config_row("MB_KEY_B", "global", id_shop=0, id_shop_group=0),
-            _config_row("MB_KEY_B", "group", id_shop=0, id_shop_group=1),
-            _config_row("MB_KEY_C", "global", id_shop=None, id_shop_group=None),
-            _config_row("MB_KEY_C", "other-shop", id_shop=1, id_shop_group=1),
-        ])
+        conn.execute(
+            insert(cfg),
+            [
+                _config_row("MB_KEY_A", "global", id_shop=None, id_shop_group=None),
+                _config_row("MB_KEY_A", "group", id_shop=None, id_shop_group=1),
+                _config_row("MB_KEY_A", "shop2", id_shop=2, id_shop_group=1),
+                _config_row("MB_KEY_B", "global", id_shop=0, id_shop_group=0),
+                _config_row("MB_KEY_B", "group", id_shop=0, id_shop_group=1),
+                _config_row("MB_KEY_C", "global", id_shop=None, id_shop_group=None),
+                _config_row("MB_KEY_C", "other-shop", id_shop=1, id_shop_group=1),
+            ],
+        )
         shop2 = load_shop_context(conn, tables, id_shop=2)
         shop1 = load_shop_context(conn, tables, id_shop=1)
     assert shop2.config["MB_KEY_A"] == "shop2"

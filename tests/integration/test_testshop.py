@@ -30,10 +30,16 @@ def test_the_product_level_stock_row_is_the_sum_of_its_combinations(shop) -> Non
     with shop.engine.begin() as conn:
         set_stock(conn, tshirt.id_product, s_red, 7, prefix=shop.prefix)
         sa = reflect_shop_tables(conn, shop.prefix).stock_available
-        rows = dict(conn.execute(select(sa.c.id_product_attribute, sa.c.quantity)
-                                 .where(sa.c.id_product == tshirt.id_product)).all())
-        physical = conn.execute(select(sa.c.physical_quantity).where(
-            sa.c.id_product == tshirt.id_product, sa.c.id_product_attribute == 0)).scalar_one()
+        rows = dict(
+            conn.execute(
+                select(sa.c.id_product_attribute, sa.c.quantity).where(sa.c.id_product == tshirt.id_product)
+            ).all()
+        )
+        physical = conn.execute(
+            select(sa.c.physical_quantity).where(
+                sa.c.id_product == tshirt.id_product, sa.c.id_product_attribute == 0
+            )
+        ).scalar_one()
     assert rows[s_red] == 7
     assert rows[0] == 5 + 7 + 0 + 10
     assert physical == 22
@@ -59,8 +65,12 @@ def test_generate_catalog_adds_products_combinations_and_coherent_stock(shop) ->
         t = reflect_shop_tables(conn, shop.prefix)
         sa, pa = t.stock_available, t.product_attribute
         new = sa.c.id_product >= stats.first_id_product
-        combos = conn.execute(select(func.count()).where(pa.c.id_product >= stats.first_id_product)).scalar_one()
-        parent_total = conn.execute(select(func.sum(sa.c.quantity)).where(new, sa.c.id_product_attribute == 0))
+        combos = conn.execute(
+            select(func.count()).where(pa.c.id_product >= stats.first_id_product)
+        ).scalar_one()
+        parent_total = conn.execute(
+            select(func.sum(sa.c.quantity)).where(new, sa.c.id_product_attribute == 0)
+        )
         combo_total = conn.execute(select(func.sum(sa.c.quantity)).where(new, sa.c.id_product_attribute != 0))
         assert parent_total.scalar_one() == combo_total.scalar_one()
     assert combos == 900

@@ -32,8 +32,9 @@ class Recorder:
         return ServerChoice("mysql+pymysql://root:pw@localhost:32768/", "docker")
 
     def resolve(self, env: dict[str, str]) -> ServerChoice:
-        return resolve_server(env, probe=self.probe, docker_available=self.docker_available,
-                              start_container=self.start)
+        return resolve_server(
+            env, probe=self.probe, docker_available=self.docker_available, start_container=self.start
+        )
 
 
 def test_the_environment_url_wins_and_its_database_name_is_ignored() -> None:
