@@ -111,3 +111,221 @@ def test_an_unknown_country_holds_the_order(ps: Shop) -> None:
         write(ps, order("A3-A", line("MUG", 1, "9.90"),
                         shipping_address=address(country="Atlantis", country_iso_code="ATL")))
     assert err.value.code == "unknown_country"
+
+
+def customer_of(ps: Shop, written: WrittenOrder) -> dict[str, Any]:
+    return row(ps, "customer", id_customer=written.id_customer)
+
+
+def test_accents_emoji_quotes_and_backslashes_survive(ps: Shop) -> None:
+    street = 'Rue de l\'Église 😀 \\ "B"'
+    ship = address(firstname="Zoé 😀", lastname='D\'Arc\\"Q', street_1=street, city="Saint-Étienne")
+    written, before = write(ps, order("B1-A", line("MUG", 1, "9.90"), firstname="Zoé 😀", lastname='D\'Arc\\"Q',
+                                      shipping_address=ship))
+    assert_consistent(ps, written, before)
+    cust = customer_of(ps, written)
+    assert (cust["firstname"], cust["lastname"]) == ("Zoé 😀", "D'Arc Q")
+    o = row(ps, "orders", id_order=written.id_order)
+    addr = row(ps, "address", id_address=o["id_address_delivery"])
+    assert (addr["address1"], addr["city"], addr["firstname"]) == (street, "Saint-Étienne", "Zoé 😀")
+
+
+def test_overlong_fields_are_truncated_with_warnings(ps: Shop) -> None:
+    long_name, long_street, long_city = "Abcdefghij" * 30, "Rue " + "x" * 200, "Ville" * 20
+    ship = address(lastname=long_name, street_1=long_street, city=long_city)
+    written, before = write(ps, order("B2-A", line("MUG", 1, "9.90"), lastname=long_name, shipping_address=ship))
+    assert_consistent(ps, written, before)
+    addr = row(ps, "address", id_address=row(ps, "orders", id_order=written.id_order)["id_address_delivery"])
+    assert (len(addr["lastname"]), len(addr["address1"]), len(addr["city"])) == (255, 128, 64)
+    assert addr["address1"] == long_street[:128]
+    assert len(customer_of(ps, written)["lastname"]) == 255
+    assert any("address1" in w and "truncated" in w for w in written.warnings)
+    assert any("city" in w for w in written.warnings)
+
+
+def test_missing_phone_and_company_are_stored_empty(ps: Shop) -> None:
+    ship = address(phone="", phone_secondary="", company="")
+    written, before = write(ps, order("B3-A", line("MUG", 1, "9.90"), shipping_address=ship))
+    assert_consistent(ps, written, before)
+    addr = row(ps, "address", id_address=row(ps, "orders", id_order=written.id_order)["id_address_delivery"])
+    assert (addr["phone"], addr["phone_mobile"], addr["company"]) == ("", "", "")
+
+
+def test_a_different_billing_address_gets_its_own_row(ps: Shop) -> None:
+    bill = address(lastname="Martin", street_1="1 place Bellecour", zip_code="69002", city="Lyon",
+                   company="ACME SARL")
+    written, before = write(ps, order("B4-A", line("MUG", 1, "9.90"), billing_address=bill))
+    assert_consistent(ps, written, before)
+    o = row(ps, "orders", id_order=written.id_order)
+    assert o["id_address_delivery"] != o["id_address_invoice"]
+    invoice = row(ps, "address", id_address=o["id_address_invoice"])
+    assert (invoice["city"], invoice["company"], invoice["lastname"]) == ("Lyon", "ACME SARL", "Martin")
+
+
+def test_several_lines_of_one_product_make_one_detail_and_one_decrement(shop: Any, ps: Shop) -> None:
+    tshirt = shop.ids.product("TSHIRT")
+    blue_s = tshirt.combinations["TSHIRT-S-BLUE"].id_product_attribute
+    written, before = write(ps, order("B5-A", line("TSHIRT-S-BLUE", 1, "24.00", line_id="L1"),
+                                      line("TSHIRT-S-BLUE", 2, "24.00", line_id="L2")))
+    assert_consistent(ps, written, before)
+    detail = row(ps, "order_detail", id_order=written.id_order)
+    assert (detail["product_quantity"], detail["total_price_tax_incl"]) == (3, D("72.00"))
+    assert row(ps, "stock_available", id_product=tshirt.id_product, id_product_attribute=blue_s)["quantity"] == 2
+    assert row(ps, "stock_available", id_product=tshirt.id_product, id_product_attribute=0)["quantity"] == 15
+
+
+def test_free_shipping_books_zero_shipping(ps: Shop) -> None:
+    written, before = write(ps, order("B6-A", line("MUG", 2, "9.90")))
+    assert_consistent(ps, written, before)
+    o = row(ps, "orders", id_order=written.id_order)
+    assert (o["total_shipping_tax_excl"], o["total_shipping_tax_incl"], o["total_paid_tax_incl"]) == (
+        D("0"), D("0"), D("19.80"))
+    carrier = row(ps, "order_carrier", id_order=written.id_order)
+    assert carrier["shipping_cost_tax_incl"] == D("0") and carrier["weight"] == D("1.0")  # 2 x 0.5 kg
+
+
+def test_an_order_in_dollars_keeps_the_conversion_rate(shop: Any, ps: Shop) -> None:
+    written, before = write(ps, order("B7-A", line("MUG", 1, "10.80", shipping="5.40"), currency="USD"))
+    assert_consistent(ps, written, before)
+    o = row(ps, "orders", id_order=written.id_order)
+    assert o["id_currency"] == shop.ids.currencies["USD"] and o["conversion_rate"] == D("1.08")
+    # 10.80 / 1.2 = 9.00 ; 5.40 / 1.2 = 4.50 (amounts stay in dollars)
+    assert (o["total_products"], o["total_shipping_tax_excl"], o["total_paid_tax_incl"]) == (
+        D("9.00"), D("4.50"), D("16.20"))
+    payment = row(ps, "order_payment", order_reference=o["reference"])
+    assert payment["id_currency"] == shop.ids.currencies["USD"] and payment["conversion_rate"] == D("1")
+    detail = row(ps, "order_detail", id_order=written.id_order)
+    assert detail["original_product_price"] == D("8.91")  # 8.25 EUR x 1.08
+
+
+def test_a_tax_excluded_payload_adds_mirakl_taxes(ps: Shop) -> None:
+    mo = order("B8-A", line("MUG", 2, "8.25", taxes=(("3.30", "20"),), shipping="4.00",
+                            shipping_taxes=(("0.80", "20"),)), tax_mode="TAX_EXCLUDED")
+    written, before = write(ps, mo)
+    assert_consistent(ps, written, before)
+    o = row(ps, "orders", id_order=written.id_order)
+    # products 16.50 + 3.30 = 19.80 ; shipping 4.00 + 0.80 = 4.80 ; paid 24.60
+    assert (o["total_products"], o["total_products_wt"]) == (D("16.50"), D("19.80"))
+    assert (o["total_shipping_tax_excl"], o["total_shipping_tax_incl"], o["total_paid_tax_incl"]) == (
+        D("4.00"), D("4.80"), D("24.60"))
+    detail = row(ps, "order_detail", id_order=written.id_order)
+    assert (detail["unit_price_tax_excl"], detail["unit_price_tax_incl"]) == (D("8.25"), D("9.90"))
+
+
+def test_mirakl_taxes_are_used_when_present_and_the_product_rule_otherwise(shop: Any, ps: Shop) -> None:
+    # BOOK is in the 5.5 % group; the first line says Mirakl charged 20 %, the second sends no taxes
+    with_taxes = order("B9-A", line("BOOK", 1, "12.00", taxes=(("2.00", "20"),)))
+    without = order("B9-B", line("BOOK", 1, "12.00"))
+    w1, b1 = write(ps, with_taxes)
+    assert_consistent(ps, w1, b1)
+    w2, b2 = write(ps, without)
+    assert_consistent(ps, w2, b2)
+    d1 = row(ps, "order_detail", id_order=w1.id_order)
+    d2 = row(ps, "order_detail", id_order=w2.id_order)
+    assert (d1["total_price_tax_excl"], d1["tax_rate"]) == (D("10.00"), D("20.000"))
+    assert [t["id_tax"] for t in rows(ps, "order_detail_tax", id_order_detail=d1["id_order_detail"])] == [
+        shop.ids.taxes["FR 20%"]]
+    # 12.00 / 1.055 = 11.3744 -> 11.37
+    assert (d2["total_price_tax_excl"], d2["tax_rate"]) == (D("11.37"), D("5.500"))
+    assert d2["id_tax_rules_group"] == d1["id_tax_rules_group"] == shop.ids.tax_rules_groups["reduced"]
+
+
+def test_the_same_mirakl_customer_is_reused(ps: Shop) -> None:
+    w1, _ = write(ps, order("C1-A", line("MUG", 1, "9.90"), customer_id="CUST-7"))
+    w2, _ = write(ps, order("C2-A", line("SOCKS", 1, "6.00"), customer_id="CUST-7"))
+    assert w1.id_customer == w2.id_customer
+    cust = customer_of(ps, w1)
+    assert cust["is_guest"] == 1 and cust["email"] == "cust-7@testmp.mirakl.invalid"
+    assert len(rows(ps, "customer_group", id_customer=w1.id_customer)) == 1
+    w3, _ = write(ps, order("C3-A", line("MUG", 1, "9.90"), customer_id="CUST-8",
+                            email="abc@notification.mirakl.net"), platform(guest=False))
+    assert w3.id_customer != w1.id_customer
+    assert customer_of(ps, w3)["is_guest"] == 0 and customer_of(ps, w3)["email"] == "abc@notification.mirakl.net"
+
+
+def test_a_shortage_is_reported_and_flagged_with_the_out_of_stock_state(shop: Any, ps: Shop) -> None:
+    tshirt = shop.ids.product("TSHIRT")
+    m_blue = tshirt.combinations["TSHIRT-M-BLUE"].id_product_attribute  # stock 0
+    writer = OrderWriter(ps)
+    with ps.engine.begin() as conn:
+        prepared = writer.prepare(conn, order("D1-A", line("TSHIRT-M-BLUE", 1, "26.40")), platform())
+        assert prepared.shortages == [("TSHIRT-M-BLUE", 1, 0)]
+        before = inv.stock_snapshot(conn, ps.prefix, [tshirt.id_product])
+        written = writer.write(conn, prepared, flag_out_of_stock=True, now=NOW)
+    assert_consistent(ps, written, before)
+    with ps.engine.connect() as conn:
+        assert inv.history_states(conn, ps.prefix, written.id_order) == [
+            shop.ids.order_states["PS_OS_PAYMENT"], shop.ids.order_states["PS_OS_OUTOFSTOCK_PAID"]]
+    detail = row(ps, "order_detail", id_order=written.id_order)
+    assert detail["product_quantity_in_stock"] == 0
+    assert row(ps, "stock_available", id_product=tshirt.id_product, id_product_attribute=m_blue)["quantity"] == -1
+
+
+def test_a_shortage_without_flagging_keeps_the_configured_state(shop: Any, ps: Shop) -> None:
+    written, before = write(ps, order("D2-A", line("TSHIRT-M-BLUE", 2, "26.40")), flag_out_of_stock=False)
+    assert_consistent(ps, written, before)
+    with ps.engine.connect() as conn:
+        assert inv.history_states(conn, ps.prefix, written.id_order) == [shop.ids.order_states["PS_OS_PAYMENT"]]
+
+
+def test_a_state_without_invoice_and_not_logable_books_no_invoice_and_no_payment(shop: Any, ps: Shop) -> None:
+    written, before = write(ps, order("D3-A", line("MUG", 1, "9.90")), platform(order_state="PS_OS_CHEQUE"))
+    assert_consistent(ps, written, before)
+    o = row(ps, "orders", id_order=written.id_order)
+    assert (o["valid"], o["total_paid_real"], o["invoice_number"]) == (0, D("0"), 0)
+    assert rows(ps, "order_invoice", id_order=written.id_order) == []
+    assert rows(ps, "order_payment", order_reference=o["reference"]) == []
+    assert row(ps, "order_detail", id_order=written.id_order)["id_order_invoice"] == 0
+
+
+def test_a_shipped_initial_state_writes_stock_movements_on_8x(shop: Any, ps: Shop) -> None:
+    mug = shop.ids.product("MUG")
+    written, before = write(ps, order("D4-A", line("MUG", 3, "9.90")), platform(order_state="PS_OS_SHIPPING"))
+    assert_consistent(ps, written, before)
+    mvt = row(ps, "stock_mvt", id_order=written.id_order)
+    stock = row(ps, "stock_available", id_product=mug.id_product, id_product_attribute=0)
+    assert (mvt["id_stock"], mvt["physical_quantity"], mvt["sign"]) == (stock["id_stock_available"], 3, -1)
+    assert mvt["id_stock_mvt_reason"] == shop.ids.stock_reasons["order"] and mvt["id_employee"] == 0
+    assert (stock["quantity"], stock["reserved_quantity"], stock["physical_quantity"]) == (9, 0, 9)
+
+
+def test_invoice_numbers_follow_each_other(ps: Shop) -> None:
+    w1, _ = write(ps, order("E1-A", line("MUG", 1, "9.90")))
+    w2, _ = write(ps, order("E2-A", line("MUG", 1, "9.90")))
+    numbers = [row(ps, "order_invoice", id_order=w.id_order)["number"] for w in (w1, w2)]
+    assert numbers == [1, 2]
+
+
+@pytest.mark.parametrize(("mirakl_order", "plat", "code"), [
+    (order("F1-A", line("MUG", 1, "9.90"), currency="JPY"), None, "unknown_currency"),
+    (order("F2-A", line("MUG", 1, "9.90"), shipping_type="EXPRESS"), None, "unknown_carrier"),
+    (order("F3-A", line("DUP", 1, "9.90")), None, "ambiguous_sku"),
+    (order("F4-A", line("MUG", 1, "9.90"), shipping_address=address(country_iso_code="USA", country="USA")),
+     None, "unknown_country"),
+    (order("F5-A", line("MUG", 1, "9.90", state="REFUSED")), None, "no_lines"),
+    (order("F6-A", line("MUG", 1, "5.00", taxes=(("6.00", "20"),))), None, "invalid_amounts"),
+])
+def test_unmappable_orders_are_held_with_a_code(ps: Shop, mirakl_order: Any, plat: Any, code: str) -> None:
+    with pytest.raises(SkippableError) as err:
+        write(ps, mirakl_order, plat)
+    assert err.value.code == code and err.value.item_ref == f"order {mirakl_order.order_id}"
+
+
+def test_an_inactive_country_holds_the_order(shop: Any, ps: Shop) -> None:
+    country = ps.tables.country
+    with ps.engine.begin() as conn:
+        conn.execute(country.update().where(country.c.id_country == shop.ids.countries["BE"]).values(active=0))
+    with pytest.raises(SkippableError) as err:
+        write(ps, order("F7-A", line("MUG", 1, "9.90"),
+                        shipping_address=address(country_iso_code="BEL", country="Belgique", zip_code="1000")))
+    assert err.value.code == "inactive_country"
+
+
+def test_the_country_label_is_used_when_the_iso_code_is_missing(shop: Any, ps: Shop) -> None:
+    written, before = write(ps, order("F8-A", line("MUG", 1, "12.10"),
+                                      shipping_address=address(country_iso_code="", country="Belgique",
+                                                               zip_code="1000")))
+    assert_consistent(ps, written, before)
+    o = row(ps, "orders", id_order=written.id_order)
+    assert row(ps, "address", id_address=o["id_address_delivery"])["id_country"] == shop.ids.countries["BE"]
+    assert row(ps, "order_detail", id_order=written.id_order)["tax_rate"] == D("21.000")  # Belgian VAT

@@ -216,5 +216,5 @@ class TestBuildDraft:
 
     def test_free_shipping_has_no_tax(self) -> None:
         d = draft(line("A", 1, "12.00"))
-        assert (d.shipping_te, d.shipping_ti) == (Decimal("0.00"), Decimal("0"))
+        assert (d.shipping_te, d.shipping_ti) == (Decimal("0.00"), Decimal(0))
         assert all(t.total_amount == 0 for t in d.shipping_taxes)
