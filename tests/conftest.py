@@ -15,6 +15,8 @@ Every database of a run is named ``mb_test_<pid>_<random>...`` and dropped at th
 
 from __future__ import annotations
 
+import os
+
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,7 +25,6 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bridge.shop.db import make_engine
-from bridge.state.tables import bridge_tables
 from bridge.testshop import dbserver
 from bridge.testshop.clone import clone_database
 from bridge.testshop.seed import TestShop, build_test_shop
@@ -42,8 +43,10 @@ class ShopDb:
 
 
 def install_bridge_tables(engine: Engine, prefix: str) -> None:
-    """Bridge-owned tables of a test shop (to be replaced by the alembic migration)."""
-    bridge_tables(prefix).metadata.create_all(engine)
+    """Bridge-owned tables of a test shop, created by the real alembic migration (`mirakl-bridge migrate`)."""
+    from bridge.migrate import upgrade
+
+    upgrade(engine, prefix)
 
 
 class _Databases:
@@ -159,3 +162,23 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
 
 def _version_key(label: str) -> tuple[int, ...]:
     return tuple(int(part) for part in label.split("-")[0].split(".") if part.isdigit())
+
+
+# --- CI guard: a skipped database test is a failure when BRIDGE_REQUIRE_DB=1 (.ci/run sets it) -------
+
+_DB_FIXTURES = frozenset({"db_server_url", "fresh_db_url", "shop", "multishop", "make_db", "schemas_checked"})
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if not report.skipped or os.environ.get("BRIDGE_REQUIRE_DB") != "1":
+        return
+    uses_db = bool(_DB_FIXTURES & set(getattr(item, "fixturenames", ()))) or any(
+        item.get_closest_marker(m) for m in ("db", "schemas")
+    )
+    if uses_db:
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.longrepr = f"database/schema test skipped while BRIDGE_REQUIRE_DB=1: {reason}"
