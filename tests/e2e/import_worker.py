@@ -29,10 +29,12 @@ from bridge.jobs import import_orders  # noqa: E402
 from bridge.jobs.context import TaskContext  # noqa: E402
 from bridge.jobs.report import TaskReport  # noqa: E402
 from bridge.jobs.runner import run_task  # noqa: E402
+from bridge.logging import configure_logging  # noqa: E402
 from bridge.wiring import App  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
+    configure_logging("json", "info", stream=sys.stderr)  # stdout carries only ready + the report
     raw = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     cfg = config_from_dict(raw, os.environ)
     code = cfg.platforms[0].code
