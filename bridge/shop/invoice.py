@@ -8,13 +8,16 @@ holds the shop-wide import lock, so two bridge processes never number concurrent
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from bridge.domain.order_draft import OrderDraft
+from bridge.domain.order_draft import DraftTax, OrderDraft
 from bridge.shop.context import ShopContext
 from bridge.shop.rows import complete, new_id
 from bridge.shop.schema import ShopTables
@@ -61,22 +64,56 @@ def shop_address(ctx: ShopContext) -> str:
     return "<br />".join(p for p in parts if p)
 
 
-def insert_invoice(conn: Connection, t: ShopTables, ctx: ShopContext, draft: OrderDraft, *, id_order: int,
+@dataclass(frozen=True)
+class InvoiceTotals:
+    """What an invoice copies from its order."""
+
+    total_paid_tax_excl: Decimal
+    total_paid_tax_incl: Decimal
+    total_products: Decimal
+    total_products_wt: Decimal
+    total_shipping_tax_excl: Decimal
+    total_shipping_tax_incl: Decimal
+    total_discount_tax_excl: Decimal = Decimal(0)
+    total_discount_tax_incl: Decimal = Decimal(0)
+    total_wrapping_tax_excl: Decimal = Decimal(0)
+    total_wrapping_tax_incl: Decimal = Decimal(0)
+    shipping_tax_computation_method: int = 0
+    shipping_taxes: tuple[DraftTax, ...] = ()
+
+    @classmethod
+    def from_draft(cls, d: OrderDraft) -> InvoiceTotals:
+        return cls(d.total_paid_te, d.total_paid_ti, d.total_products, d.total_products_wt, d.shipping_te,
+                   d.shipping_ti, shipping_tax_computation_method=d.shipping_tax_method,
+                   shipping_taxes=d.shipping_taxes)
+
+    @classmethod
+    def from_order(cls, o: Mapping[str, Any]) -> InvoiceTotals:
+        return cls(*(Decimal(str(o[c])) for c in (
+            "total_paid_tax_excl", "total_paid_tax_incl", "total_products", "total_products_wt",
+            "total_shipping_tax_excl", "total_shipping_tax_incl", "total_discounts_tax_excl",
+            "total_discounts_tax_incl", "total_wrapping_tax_excl", "total_wrapping_tax_incl")))
+
+
+def insert_invoice(conn: Connection, t: ShopTables, ctx: ShopContext, totals: InvoiceTotals, *, id_order: int,
                    number: int, now_local: datetime) -> int:
     oi = t.order_invoice
     row = {
         "id_order": id_order, "number": number, "delivery_number": 0, "delivery_date": "0000-00-00 00:00:00",
-        "total_discount_tax_excl": 0, "total_discount_tax_incl": 0,
-        "total_paid_tax_excl": draft.total_paid_te, "total_paid_tax_incl": draft.total_paid_ti,
-        "total_products": draft.total_products, "total_products_wt": draft.total_products_wt,
-        "total_shipping_tax_excl": draft.shipping_te, "total_shipping_tax_incl": draft.shipping_ti,
-        "shipping_tax_computation_method": draft.shipping_tax_method,
-        "total_wrapping_tax_excl": 0, "total_wrapping_tax_incl": 0, "shop_address": shop_address(ctx),
+        "total_discount_tax_excl": totals.total_discount_tax_excl,
+        "total_discount_tax_incl": totals.total_discount_tax_incl,
+        "total_paid_tax_excl": totals.total_paid_tax_excl, "total_paid_tax_incl": totals.total_paid_tax_incl,
+        "total_products": totals.total_products, "total_products_wt": totals.total_products_wt,
+        "total_shipping_tax_excl": totals.total_shipping_tax_excl,
+        "total_shipping_tax_incl": totals.total_shipping_tax_incl,
+        "shipping_tax_computation_method": totals.shipping_tax_computation_method,
+        "total_wrapping_tax_excl": totals.total_wrapping_tax_excl,
+        "total_wrapping_tax_incl": totals.total_wrapping_tax_incl, "shop_address": shop_address(ctx),
         "note": "", "date_add": now_local,
     }
     id_invoice = new_id(conn.execute(insert(oi).values(complete(oi, row))))
     taxes = [{"id_order_invoice": id_invoice, "type": "shipping", "id_tax": tax.id_tax,
-              "amount": tax.total_amount} for tax in draft.shipping_taxes if tax.total_amount != Decimal(0)]
+              "amount": tax.total_amount} for tax in totals.shipping_taxes if tax.total_amount != Decimal(0)]
     if taxes and t.has_table("order_invoice_tax"):
         conn.execute(insert(t.order_invoice_tax), taxes)
     return id_invoice

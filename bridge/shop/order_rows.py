@@ -163,11 +163,12 @@ def insert_carrier(conn: Connection, t: ShopTables, draft: OrderDraft, *, id_ord
 
 
 def insert_payment(conn: Connection, t: ShopTables, *, reference: str, id_currency: int, amount: Decimal,
-                   method: str, transaction_id: str, now_local: datetime, warnings: list[str]) -> int:
-    """``Order::addOrderPayment`` without a currency object: conversion_rate 1."""
+                   method: str, transaction_id: str, now_local: datetime, warnings: list[str],
+                   conversion_rate: Decimal = Decimal(1)) -> int:
+    """``Order::addOrderPayment``: conversion_rate 1 at validation (no currency object passed)."""
     op = t.order_payment
     row = {"order_reference": reference, "id_currency": id_currency, "amount": amount,
-           "payment_method": fit(op, "payment_method", method), "conversion_rate": 1,
+           "payment_method": fit(op, "payment_method", method), "conversion_rate": conversion_rate,
            "transaction_id": fit(op, "transaction_id", transaction_id, warnings, "transaction_id"),
            "card_number": None, "card_brand": None, "card_expiration": None, "card_holder": None,
            "date_add": now_local, "id_employee": None}

@@ -117,8 +117,8 @@ class OrderWriter:
             conversion_rate=p.conversion_rate, state=final.id_order_state, valid=final.logable,
             total_paid_real=d.total_paid_ti if paid else Decimal(0), invoice_number=number,
             invoice_date=now_local if with_invoice else None, now_local=now_local, warnings=warnings)
-        id_oi = inv.insert_invoice(conn, t, ctx, d, id_order=id_order, number=number,
-                                   now_local=now_local) if with_invoice else 0
+        id_oi = inv.insert_invoice(conn, t, ctx, inv.InvoiceTotals.from_draft(d), id_order=id_order,
+                                   number=number, now_local=now_local) if with_invoice else 0
         in_stock = {k: min(q, p.stock[k].quantity if k in p.stock else 0) for k, q in d.quantities.items()}
         detail_ids = rows.insert_details(conn, t, ctx, d, id_order=id_order, id_order_invoice=id_oi,
                                          in_stock=in_stock, warnings=warnings)
