@@ -89,10 +89,13 @@ class InvoiceTotals:
 
     @classmethod
     def from_order(cls, o: Mapping[str, Any]) -> InvoiceTotals:
-        return cls(*(Decimal(str(o[c])) for c in (
-            "total_paid_tax_excl", "total_paid_tax_incl", "total_products", "total_products_wt",
-            "total_shipping_tax_excl", "total_shipping_tax_incl", "total_discounts_tax_excl",
-            "total_discounts_tax_incl", "total_wrapping_tax_excl", "total_wrapping_tax_incl")))
+        def d(col: str) -> Decimal:
+            return Decimal(str(o[col]))
+
+        return cls(d("total_paid_tax_excl"), d("total_paid_tax_incl"), d("total_products"),
+                   d("total_products_wt"), d("total_shipping_tax_excl"), d("total_shipping_tax_incl"),
+                   d("total_discounts_tax_excl"), d("total_discounts_tax_incl"), d("total_wrapping_tax_excl"),
+                   d("total_wrapping_tax_incl"))
 
 
 def insert_invoice(conn: Connection, t: ShopTables, ctx: ShopContext, totals: InvoiceTotals, *, id_order: int,
