@@ -15,27 +15,38 @@ from typing import Protocol
 
 from bridge.domain.offers import (
     EMPTY_SKU,
+    EXCLUDED_REFERENCE,
     OfferLine,
     OfferRules,
     exclusion_reason,
-    make_line,
+    line_from_prices,
     offer_quantity,
 )
 from bridge.domain.pricing import (
     ZERO,
-    PriceInputs,
     PriceSettings,
     SpecificPrice,
     Visitor,
-    compute_price,
     next_price_change,
     priority_list,
     select_specific_price,
+    visitor_prices,
 )
 
 
+# Field order of a catalogue row (the shop's SELECT lists its columns in this order).
+CATALOG_FIELDS = (
+    "id_product", "id_product_attribute", "reference", "ean13", "upc", "product_reference", "product_ean13",
+    "product_upc", "id_manufacturer", "is_virtual", "is_pack", "active", "available_for_order", "state",
+    "base_price", "attribute_price", "ecotax", "attribute_ecotax", "id_tax_rules_group", "quantity", "out_of_stock",
+)
+_IDENTIFIER_FIELDS = {"reference": ("reference", "product_reference"), "ean13": ("ean13", "product_ean13"),
+                      "upc": ("upc", "product_upc")}
+
+
 class CatalogRow(Protocol):
-    """A product without combinations (``id_product_attribute = 0``) or one combination."""
+    """A product without combinations (``id_product_attribute = 0``) or one combination; a sequence in
+    ``CATALOG_FIELDS`` order that also has those names as attributes."""
 
     id_product: int
     id_product_attribute: int
@@ -102,83 +113,80 @@ class OfferBuilder:
         self._cached_product = -1
         self._candidates: tuple[SpecificPrice, ...] = ()
         self._prio: tuple[str, ...] = self._default_prio
+        # exclusions that need the full check even for an active, orderable, simple product
+        self._filters = bool(excluded_products or rules.exclude_manufacturers or rules.exclude_references)
 
-    # -- identifiers ---------------------------------------------------------------------------
-
-    def _pick(self, row: CatalogRow, name: str) -> str:
-        if name == "reference":
-            return _s(row.reference) or _s(row.product_reference)
-        if name == "ean13":
-            return _s(row.ean13) or _s(row.product_ean13)
-        if name == "upc":
-            return _s(row.upc) or _s(row.product_upc)
-        return ""
+    # -- the row -------------------------------------------------------------------------------
 
     def sku_of(self, row: CatalogRow) -> str:
         if self.rules.sku == "id":
             return f"{row.id_product}-{row.id_product_attribute}"
-        return self._pick(row, self.rules.sku)
-
-    def _product_id(self, row: CatalogRow, sku: str) -> tuple[str, str]:
-        rules = self.rules
-        if rules.product_id == "none":
-            return "", ""
-        value = sku if rules.product_id == "sku" else self._pick(row, rules.product_id)
-        if value:
-            return value, rules.product_id_type
-        return (sku, rules.fallback_product_id_type) if rules.fallback_product_id_type else ("", "")
-
-    # -- the row -------------------------------------------------------------------------------
+        own, fallback = _IDENTIFIER_FIELDS[self.rules.sku]
+        return _s(getattr(row, own)) or _s(getattr(row, fallback))
 
     def build(self, row: CatalogRow) -> OfferLine | str:
-        """The line for this row, or the reason (report key) it is not offered."""
+        """The line for this row, or the reason (report key) it is not offered.
+
+        Hot path (once per offer): the row is unpacked once in ``CATALOG_FIELDS`` order.
+        """
+        (id_product, ipa, reference, ean13, upc, p_reference, p_ean13, p_upc, id_manufacturer, is_virtual, is_pack,
+         active, available, state, base_price, attribute_price, ecotax, attribute_ecotax, id_tax_rules_group,
+         quantity, out_of_stock) = row  # type: ignore[misc]
         rules = self.rules
+        reference, p_reference = _s(reference), _s(p_reference)
         reason = exclusion_reason(
-            active=bool(row.active) and row.state != 0,
-            available_for_order=bool(row.available_for_order),
-            is_virtual=bool(row.is_virtual),
-            is_pack=bool(row.is_pack),
-            id_manufacturer=row.id_manufacturer or 0,
-            in_excluded_category=row.id_product in self.excluded_products,
-            references=(_s(row.reference), _s(row.product_reference)),
+            active=bool(active) and state != 0, available_for_order=bool(available), is_virtual=bool(is_virtual),
+            is_pack=bool(is_pack), id_manufacturer=id_manufacturer or 0,
+            in_excluded_category=id_product in self.excluded_products, references=(reference, p_reference),
             rules=rules,
-        )
+        ) if not active or not available or state == 0 or is_virtual or is_pack or self._filters else None
         if reason:
             return reason
-        sku = self.sku_of(row)
+        ids = {"reference": (reference, p_reference), "ean13": (ean13, p_ean13), "upc": (upc, p_upc)}
+        if rules.sku == "id":
+            sku = f"{id_product}-{ipa}"
+        else:
+            own, fallback = ids[rules.sku]
+            sku = _s(own) or _s(fallback)
         if not sku:
             return EMPTY_SKU
         if rules.exclude_references and sku in rules.exclude_references:
-            return "excluded_reference"
-        out = row.out_of_stock if row.out_of_stock is not None else 2
-        backorders = (not self.stock_management or out == 1 or (out not in (0, 1) and self.shop_allows_backorders))
-        quantity = offer_quantity(row.quantity or 0, allows_backorders=backorders, rules=rules)
-        result = compute_price(self._inputs(row), self.pricing.settings, self._specific_price(row))
-        pid, ptype = self._product_id(row, sku)
-        return make_line(sku, pid, ptype, quantity, result, rules, self.tz, row.id_product,
-                         row.id_product_attribute)
-
-    def _inputs(self, row: CatalogRow) -> PriceInputs:
+            return EXCLUDED_REFERENCE
+        out = out_of_stock if out_of_stock is not None else 2
+        backorders = not self.stock_management or out == 1 or (out not in (0, 1) and self.shop_allows_backorders)
+        qty = offer_quantity(quantity or 0, allows_backorders=backorders, rules=rules)
         p = self.pricing
-        return PriceInputs(
-            base_price=row.base_price,
-            attribute_price=row.attribute_price or ZERO,
-            ecotax=row.ecotax or ZERO,
-            attribute_ecotax=row.attribute_ecotax or ZERO,
-            tax_rate=p.tax_rates.get(row.id_tax_rules_group, ZERO),
-            group_reduction=p.group_reductions.get(row.id_product),
-        )
+        sp = self._specific_price(id_product, ipa)
+        price, before = visitor_prices(
+            base_price, attribute_price or ZERO, ecotax or ZERO, attribute_ecotax or ZERO,
+            p.tax_rates.get(id_tax_rules_group, ZERO), p.group_reductions.get(id_product) if p.group_reductions
+            else None, p.settings, sp)
+        if rules.product_id == "none":
+            pid, ptype = "", ""
+        else:
+            if rules.product_id == "sku":
+                value = sku
+            else:
+                own, fallback = ids.get(rules.product_id, ("", ""))
+                value = _s(own) or _s(fallback)
+            if value:
+                pid, ptype = value, rules.product_id_type
+            elif rules.fallback_product_id_type:
+                pid, ptype = sku, rules.fallback_product_id_type
+            else:
+                pid, ptype = "", ""
+        return line_from_prices(sku, pid, ptype, qty, price, before, sp, rules, self.tz, id_product, ipa)
 
-    def _specific_price(self, row: CatalogRow) -> SpecificPrice | None:
-        if row.id_product != self._cached_product:
-            self._cached_product = row.id_product
-            own = self.pricing.specific_prices.get(row.id_product, ())
+    def _specific_price(self, id_product: int, ipa: int) -> SpecificPrice | None:
+        if id_product != self._cached_product:
+            self._cached_product = id_product
+            own = self.pricing.specific_prices.get(id_product, ())
             self._candidates = (*own, *self._global_sps) if own else self._global_sps
-            prio = self.pricing.priorities.get(row.id_product)
+            prio = self.pricing.priorities.get(id_product)
             self._prio = priority_list(prio) if prio else self._default_prio
         if not self._candidates:
             return None
-        visitor, ipa = self.pricing.visitor, row.id_product_attribute
+        visitor = self.pricing.visitor
         change = next_price_change(self._candidates, visitor=visitor, id_product_attribute=ipa, now=self.now)
         if change is not None and (self.next_change_at is None or change < self.next_change_at):
             self.next_change_at = change

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from bridge.domain.pricing import PriceResult
+from bridge.domain.pricing import PriceResult, SpecificPrice
 
 CENT = Decimal("0.01")
 TEN_CENTS = Decimal("0.1")
@@ -345,17 +345,26 @@ def make_line(
 ) -> OfferLine | str:
     """A time-bounded reduction becomes ``discount-price`` with its dates (shop-local days) and
     ``price`` is then the price before reduction; any other price is sent as ``price`` alone."""
+    return line_from_prices(sku, pid, ptype, quantity, price.price, price.price_before_reduction,
+                            price.specific_price, rules, tz, id_product, id_product_attribute)
+
+
+def line_from_prices(
+    sku: str, pid: str, ptype: str, quantity: int, price: Decimal, before: Decimal, sp: SpecificPrice | None,
+    rules: OfferRules, tz: tzinfo, id_product: int = 0, id_product_attribute: int = 0,
+) -> OfferLine | str:
+    """:func:`make_line` from the two rounded prices and the specific price that produced them."""
     discount = start = end = None
-    if rules.send_discounts and price.time_bounded_reduction:
-        regular = platform_price(price.price_before_reduction, rules)
-        discount = platform_price(price.price, rules)
+    if rules.send_discounts and price < before and sp is not None and sp.time_bounded:
+        regular = platform_price(before, rules)
+        discount = platform_price(price, rules)
         if discount >= regular:
             regular, discount = discount, None
         else:
-            start = _local_date(price.reduction_starts_at, tz, end=False)
-            end = _local_date(price.reduction_ends_at, tz, end=True)
+            start = _local_date(sp.starts_at, tz, end=False)
+            end = _local_date(sp.ends_at, tz, end=True)
     else:
-        regular = platform_price(price.price, rules)
+        regular = platform_price(price, rules)
     problem = price_problem(regular, rules) or (price_problem(discount, rules) if discount is not None else None)
     if problem:
         return problem

@@ -337,29 +337,40 @@ def tax_rate_for(rules: Iterable[TaxRule], *, id_country: int, id_state: int = 0
 
 def compute_price(inputs: PriceInputs, settings: PriceSettings, sp: SpecificPrice | None = None) -> PriceResult:
     """Tax-included visitor price with and without the specific price's reduction."""
-    full, reduced = _unrounded(inputs, settings, sp)
-    mode, prec = settings.round_mode, settings.precision
-    price = max(ps_round(reduced, prec, mode), ZERO)
-    before = max(ps_round(full, prec, mode), ZERO)
+    i = inputs
+    price, before = visitor_prices(i.base_price, i.attribute_price, i.ecotax, i.attribute_ecotax, i.tax_rate,
+                                   i.group_reduction, settings, sp)
     return PriceResult(price=price, price_before_reduction=before, specific_price=sp)
 
 
-def _unrounded(inputs: PriceInputs, s: PriceSettings, sp: SpecificPrice | None) -> tuple[Decimal, Decimal]:
+def visitor_prices(base_price: Decimal, attribute_price: Decimal, ecotax: Decimal, attribute_ecotax: Decimal,
+                   tax_rate: Decimal, group_reduction: Decimal | None, settings: PriceSettings,
+                   sp: SpecificPrice | None) -> tuple[Decimal, Decimal]:
+    """(price, price before reduction), rounded: the same as compute_price, without building objects."""
+    full, reduced = _unrounded(base_price, attribute_price, ecotax, attribute_ecotax, tax_rate, group_reduction,
+                               settings, sp)
+    mode, prec = settings.round_mode, settings.precision
+    return max(ps_round(reduced, prec, mode), ZERO), max(ps_round(full, prec, mode), ZERO)
+
+
+def _unrounded(base_price: Decimal, attribute_price: Decimal, ecotax_p: Decimal, attribute_ecotax: Decimal,
+               tax_rate: Decimal, group_reduction: Decimal | None, s: PriceSettings,
+               sp: SpecificPrice | None) -> tuple[Decimal, Decimal]:
     rate = s.conversion_rate
     convert = not s.target_is_default_currency
     # steps 2-3: base (or fixed) price, converted unless a fixed price given in the target currency
-    price = sp.price if sp is not None and sp.fixed_price else inputs.base_price
+    price = sp.price if sp is not None and sp.fixed_price else base_price
     if convert and not (sp is not None and sp.fixed_price and sp.id_currency):
         price = price * rate
     # step 4: combination impact, unless a fixed price for this very combination
     if sp is None or not sp.id_product_attribute or not sp.fixed_price:
-        price += inputs.attribute_price * rate if convert else inputs.attribute_price
+        price += attribute_price * rate if convert else attribute_price
     # step 6: taxes
-    tax_factor = ONE + inputs.tax_rate / HUNDRED
+    tax_factor = ONE + tax_rate / HUNDRED
     price = price * tax_factor
     # step 7: ecotax (the combination's when > 0), converted, taxed by the ecotax rules group
     if s.use_ecotax:
-        ecotax = inputs.attribute_ecotax if inputs.attribute_ecotax > 0 else inputs.ecotax
+        ecotax = attribute_ecotax if attribute_ecotax > 0 else ecotax_p
         if ecotax:
             if convert:
                 ecotax = ecotax * rate
@@ -374,8 +385,8 @@ def _unrounded(inputs: PriceInputs, s: PriceSettings, sp: SpecificPrice | None) 
             if not sp.reduction_tax:
                 reduction = reduction * tax_factor
     # step 9: group reduction, on both prices
-    if inputs.group_reduction is not None:
-        keep = ONE - inputs.group_reduction
+    if group_reduction is not None:
+        keep = ONE - group_reduction
     else:
         keep = ONE - s.group_reduction_percent / HUNDRED
     return price * keep, (price - reduction) * keep

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Integer, Select, and_, cast, func, literal, select
 from sqlalchemy.engine import Connection, Row
 
-from bridge.domain.offer_builder import PricingData
+from bridge.domain.offer_builder import CATALOG_FIELDS, PricingData
 from bridge.domain.pricing import PriceSettings, SpecificPrice, TaxRule, Visitor, tax_rate_for
 from bridge.errors import ShopDataError
 from bridge.shop.context import ShopContext
@@ -51,7 +51,7 @@ def catalog_select(tables: ShopTables, ctx: ShopContext) -> Select[Any]:
     stock = ctx.stock_row_filter
     ipa = func.coalesce(pas.c.id_product_attribute, 0)
     state = p.c.state if tables.has_column("product", "state") else literal(1)
-    return (
+    query = (
         select(
             ps.c.id_product.label("id_product"),
             cast(ipa, Integer).label("id_product_attribute"),
@@ -84,6 +84,8 @@ def catalog_select(tables: ShopTables, ctx: ShopContext) -> Select[Any]:
         )
         .where(ps.c.id_shop == ctx.id_shop)
     )
+    assert tuple(c.name for c in query.selected_columns) == CATALOG_FIELDS
+    return query
 
 
 def stream_catalog(conn: Connection, tables: ShopTables, ctx: ShopContext,
