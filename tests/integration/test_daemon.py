@@ -185,3 +185,18 @@ def test_runs_left_running_by_a_killed_daemon_are_closed_as_failed_at_start(shop
         assert d.stop() == EXIT_OK
     run = runs_of(shop, "import")[0]
     assert run["status"] == "failed" and "interrupted" in run["error"]
+
+
+def test_a_lost_database_lock_stops_the_daemon_with_exit_1(shop, sim, monkeypatch) -> None:
+    from sqlalchemy import text
+
+    from bridge import daemon as daemon_module
+
+    monkeypatch.setattr(daemon_module, "LOCK_CHECK_S", 0.2)
+    with InThread(make_app(shop, sim.url)) as d:
+        with shop.engine.connect() as conn:
+            holder = conn.execute(text("SELECT IS_USED_LOCK(:n)"), {"n": d.daemon.lock_name}).scalar()
+            assert holder is not None
+            conn.execute(text("KILL :id"), {"id": int(holder)})  # as a database restart would
+        d.thread.join(WAIT_S)
+        assert d.code == 1
