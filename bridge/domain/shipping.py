@@ -154,8 +154,9 @@ def live_units(order: MiraklOrder) -> int:
     return sum(line.quantity for line in order.live_lines)
 
 
-def decide(shipment: ShopShipment, mirakl: MiraklOrder | None, rules: ShipRules,
-           now: datetime) -> list[Decision]:
+def decide(
+    shipment: ShopShipment, mirakl: MiraklOrder | None, rules: ShipRules, now: datetime
+) -> list[Decision]:
     """Decisions for one imported order (see module docstring for the rules)."""
     ref, id_order = shipment.mirakl_order_id, shipment.id_order
     if mirakl is not None and is_cancelled(mirakl):
@@ -182,11 +183,23 @@ def confirm_with_tracking(shipment: ShopShipment, number: str, rules: ShipRules)
     known = rules.known_carrier_codes
     carrier_ref, name = shipment.carrier_reference, shipment.carrier_name.strip()
     if code and (known is None or code in known):
-        return Confirm(ref, id_order, Tracking(number, carrier_code=code), carrier_reference=carrier_ref,
-                       carrier_name=name)
+        return Confirm(
+            ref,
+            id_order,
+            Tracking(number, carrier_code=code),
+            carrier_reference=carrier_ref,
+            carrier_name=name,
+        )
     by_name = Tracking(number, carrier_name=name, carrier_url=tracking_url(shipment.carrier_url, number))
-    return Confirm(ref, id_order, by_name, unmapped_carrier=not code, unknown_code=code,
-                   carrier_reference=carrier_ref, carrier_name=name)
+    return Confirm(
+        ref,
+        id_order,
+        by_name,
+        unmapped_carrier=not code,
+        unknown_code=code,
+        carrier_reference=carrier_ref,
+        carrier_name=name,
+    )
 
 
 def _without_tracking(shipment: ShopShipment, rules: ShipRules, now: datetime, reason: str) -> Decision:
@@ -196,8 +209,13 @@ def _without_tracking(shipment: ShopShipment, rules: ShipRules, now: datetime, r
         remaining = math.ceil(left.total_seconds() / 60)
         return WaitForTracking(shipment.mirakl_order_id, shipment.id_order, remaining, False, reason)
     if rules.allow_without_tracking:
-        return Confirm(shipment.mirakl_order_id, shipment.id_order, None,
-                       carrier_reference=shipment.carrier_reference, carrier_name=shipment.carrier_name)
+        return Confirm(
+            shipment.mirakl_order_id,
+            shipment.id_order,
+            None,
+            carrier_reference=shipment.carrier_reference,
+            carrier_name=shipment.carrier_name,
+        )
     return WaitForTracking(shipment.mirakl_order_id, shipment.id_order, 0, True, reason)
 
 

@@ -61,9 +61,12 @@ def run(ctx: TaskContext) -> None:
         ctx.report.count("not_found_on_mirakl")
         ctx.report.add("not_found_on_mirakl", order_id=missing.mirakl_order_id, id_order=missing.id_order)
     rules = ShipRules(
-        carriers=dict(p.ship.carriers), wait_for_tracking=timedelta(minutes=p.ship.wait_for_tracking_min),
-        allow_without_tracking=p.ship.allow_without_tracking, sync_cancellations=p.ship.sync_cancellations,
-        cancelled_state=cancelled_state, known_carrier_codes=_carrier_codes(ctx, shipments),
+        carriers=dict(p.ship.carriers),
+        wait_for_tracking=timedelta(minutes=p.ship.wait_for_tracking_min),
+        allow_without_tracking=p.ship.allow_without_tracking,
+        sync_cancellations=p.ship.sync_cancellations,
+        cancelled_state=cancelled_state,
+        known_carrier_codes=_carrier_codes(ctx, shipments),
     )
     for done, shipment in enumerate(shipments, 1):
         ctx.check_stop()
@@ -108,15 +111,27 @@ def _apply(ctx: TaskContext, decision: Decision, cancelled_state: int) -> None:
         _cancel(ctx, decision, cancelled_state)
     elif isinstance(decision, PartialCancellation):
         ctx.report.count("partially_cancelled")
-        ctx.report.add("partially_cancelled", order_id=decision.order_id, id_order=decision.id_order,
-                       prestashop_units=decision.shop_units, live_units=decision.live_units,
-                       cancelled_lines=list(decision.cancelled_lines), prestashop="unchanged")
-        log.warning("order.cancelled_on_mirakl", order_id=decision.order_id, id_order=decision.id_order,
-                    partial=True, prestashop_units=decision.shop_units, live_units=decision.live_units)
+        ctx.report.add(
+            "partially_cancelled",
+            order_id=decision.order_id,
+            id_order=decision.id_order,
+            prestashop_units=decision.shop_units,
+            live_units=decision.live_units,
+            cancelled_lines=list(decision.cancelled_lines),
+            prestashop="unchanged",
+        )
+        log.warning(
+            "order.cancelled_on_mirakl",
+            order_id=decision.order_id,
+            id_order=decision.id_order,
+            partial=True,
+            prestashop_units=decision.shop_units,
+            live_units=decision.live_units,
+        )
 
 
 def _confirm(ctx: TaskContext, d: Confirm) -> None:
-    carrier = dict(carrier_reference=d.carrier_reference, carrier_name=d.carrier_name)
+    carrier = {"carrier_reference": d.carrier_reference, "carrier_name": d.carrier_name}
     if d.unmapped_carrier:
         ctx.report.count("unmapped_carrier")
         ctx.report.add("unmapped_carrier", order_id=d.order_id, id_order=d.id_order, **carrier)
@@ -126,51 +141,102 @@ def _confirm(ctx: TaskContext, d: Confirm) -> None:
     tracking = d.tracking
     if ctx.dry_run:
         ctx.report.count("would_confirm")
-        ctx.report.add("would_confirm", order_id=d.order_id, id_order=d.id_order,
-                       tracking=asdict(tracking) if tracking else None)
+        ctx.report.add(
+            "would_confirm",
+            order_id=d.order_id,
+            id_order=d.id_order,
+            tracking=asdict(tracking) if tracking else None,
+        )
         return
     try:
         if tracking is not None:
-            ctx.mirakl.update_tracking(d.order_id, carrier_code=tracking.carrier_code,
-                                       carrier_name=tracking.carrier_name, carrier_url=tracking.carrier_url,
-                                       tracking_number=tracking.tracking_number)
+            ctx.mirakl.update_tracking(
+                d.order_id,
+                carrier_code=tracking.carrier_code,
+                carrier_name=tracking.carrier_name,
+                carrier_url=tracking.carrier_url,
+                tracking_number=tracking.tracking_number,
+            )
         outcome = ctx.mirakl.ship_order(d.order_id)
     except MiraklAuthError:
         raise
     except MiraklFatalError as exc:
-        ctx.report.error(f"order {d.order_id}", exc.mirakl_message, code="ship_failed", endpoint=exc.endpoint,
-                         status=exc.status, id_order=d.id_order)
-        log.warning("order.ship_failed", order_id=d.order_id, id_order=d.id_order, endpoint=exc.endpoint,
-                    status=exc.status, error=exc.mirakl_message)
+        ctx.report.error(
+            f"order {d.order_id}",
+            exc.mirakl_message,
+            code="ship_failed",
+            endpoint=exc.endpoint,
+            status=exc.status,
+            id_order=d.id_order,
+        )
+        log.warning(
+            "order.ship_failed",
+            order_id=d.order_id,
+            id_order=d.id_order,
+            endpoint=exc.endpoint,
+            status=exc.status,
+            error=exc.mirakl_message,
+        )
         return
-    _record_shipped(ctx, d.order_id, d.id_order, already=outcome == "already_shipped",
-                    tracking=tracking.tracking_number if tracking else None)
+    _record_shipped(
+        ctx,
+        d.order_id,
+        d.id_order,
+        already=outcome == "already_shipped",
+        tracking=tracking.tracking_number if tracking else None,
+    )
 
 
-def _record_shipped(ctx: TaskContext, order_id: str, id_order: int, *, already: bool,
-                    tracking: str | None = None) -> None:
+def _record_shipped(
+    ctx: TaskContext, order_id: str, id_order: int, *, already: bool, tracking: str | None = None
+) -> None:
     if already:
         ctx.report.count("already_shipped")
     if ctx.dry_run:
         return
     now = ctx.now()
     with ctx.app.engine.begin() as conn:
-        omap.set_status(conn, ctx.app.state.t, ctx.platform.code, order_id, status=omap.SHIPPED, now=now,
-                        expected=[omap.IMPORTED], shipped_at=now, mirakl_state=SHIPPED)
+        omap.set_status(
+            conn,
+            ctx.app.state.t,
+            ctx.platform.code,
+            order_id,
+            status=omap.SHIPPED,
+            now=now,
+            expected=[omap.IMPORTED],
+            shipped_at=now,
+            mirakl_state=SHIPPED,
+        )
     ctx.report.count("confirmed")
-    ctx.report.add("confirmed", order_id=order_id, id_order=id_order, tracking=tracking,
-                   already_shipped=already)
-    log.info("order.ship_confirmed", order_id=order_id, id_order=id_order, with_tracking=tracking is not None,
-             already_shipped=already)
+    ctx.report.add(
+        "confirmed", order_id=order_id, id_order=id_order, tracking=tracking, already_shipped=already
+    )
+    log.info(
+        "order.ship_confirmed",
+        order_id=order_id,
+        id_order=id_order,
+        with_tracking=tracking is not None,
+        already_shipped=already,
+    )
 
 
 def _waiting(ctx: TaskContext, d: WaitForTracking) -> None:
     ctx.report.count("waiting_for_tracking")
-    ctx.report.add("waiting_for_tracking", order_id=d.order_id, id_order=d.id_order, reason=d.reason,
-                   remaining_min=d.remaining_min, overdue=d.overdue)
+    ctx.report.add(
+        "waiting_for_tracking",
+        order_id=d.order_id,
+        id_order=d.id_order,
+        reason=d.reason,
+        remaining_min=d.remaining_min,
+        overdue=d.overdue,
+    )
     (log.warning if d.overdue else log.info)(
-        "order.waiting_for_tracking", order_id=d.order_id, id_order=d.id_order, reason=d.reason,
-        remaining_min=d.remaining_min, overdue=d.overdue,
+        "order.waiting_for_tracking",
+        order_id=d.order_id,
+        id_order=d.id_order,
+        reason=d.reason,
+        remaining_min=d.remaining_min,
+        overdue=d.overdue,
     )
 
 
@@ -179,19 +245,31 @@ def _cancel(ctx: TaskContext, d: CancelOrder, cancelled_state: int) -> None:
     ref = f"order {d.order_id}"
     if d.change_shop and not cancelled_state:
         key = ctx.platform.ship.cancelled_state
-        ctx.report.error(ref, f"ship.cancelled_state {key!r} is not an order state of the shop",
-                         code="cancelled_state_unknown")
+        ctx.report.error(
+            ref,
+            f"ship.cancelled_state {key!r} is not an order state of the shop",
+            code="cancelled_state_unknown",
+        )
         return
     if ctx.dry_run:
-        ctx.report.add("would_cancel", order_id=d.order_id, id_order=d.id_order,
-                       change_prestashop=d.change_shop)
+        ctx.report.add(
+            "would_cancel", order_id=d.order_id, id_order=d.id_order, change_prestashop=d.change_shop
+        )
         return
     now, note, changed = ctx.now(), d.note, d.change_shop
     conflict = d.conflict
     with ctx.app.engine.begin() as conn:
-        if not omap.set_status(conn, ctx.app.state.t, ctx.platform.code, d.order_id, status=omap.CANCELLED,
-                               now=now, expected=[omap.IMPORTED], cancelled_at=now,
-                               mirakl_state=d.mirakl_state):
+        if not omap.set_status(
+            conn,
+            ctx.app.state.t,
+            ctx.platform.code,
+            d.order_id,
+            status=omap.CANCELLED,
+            now=now,
+            expected=[omap.IMPORTED],
+            cancelled_at=now,
+            mirakl_state=d.mirakl_state,
+        ):
             return  # another run recorded it first
         if changed:
             current = lock_order_state(conn, ctx.app.shop, d.id_order)
@@ -201,10 +279,26 @@ def _cancel(ctx: TaskContext, d: CancelOrder, cancelled_state: int) -> None:
             else:
                 change_state(conn, ctx.app.shop, d.id_order, cancelled_state, now)
     ctx.report.count("cancelled")
-    ctx.report.add("cancelled", order_id=d.order_id, id_order=d.id_order, mirakl_state=d.mirakl_state,
-                   prestashop="cancelled" if changed else "unchanged", note=note)
+    ctx.report.add(
+        "cancelled",
+        order_id=d.order_id,
+        id_order=d.id_order,
+        mirakl_state=d.mirakl_state,
+        prestashop="cancelled" if changed else "unchanged",
+        note=note,
+    )
     if conflict:
-        ctx.report.error(ref, "cancelled on Mirakl but shipped in PrestaShop: check with the customer",
-                         code="cancelled_after_shipping", id_order=d.id_order)
-    log.warning("order.cancelled_on_mirakl", order_id=d.order_id, id_order=d.id_order,
-                mirakl_state=d.mirakl_state, prestashop_changed=changed, conflict=conflict)
+        ctx.report.error(
+            ref,
+            "cancelled on Mirakl but shipped in PrestaShop: check with the customer",
+            code="cancelled_after_shipping",
+            id_order=d.id_order,
+        )
+    log.warning(
+        "order.cancelled_on_mirakl",
+        order_id=d.order_id,
+        id_order=d.id_order,
+        mirakl_state=d.mirakl_state,
+        prestashop_changed=changed,
+        conflict=conflict,
+    )

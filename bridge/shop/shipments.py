@@ -13,7 +13,7 @@ PrestaShop dates are shop-local (``PS_TIMEZONE``): they are returned as aware UT
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -37,11 +37,12 @@ def local_to_utc(value: datetime | None, zone: ZoneInfo) -> datetime | None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone)
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
-def imported_shipments(conn: Connection, shop: Shop, order_map: Table, platform: str, *,
-                       statuses: Sequence[str]) -> list[ShopShipment]:
+def imported_shipments(
+    conn: Connection, shop: Shop, order_map: Table, platform: str, *, statuses: Sequence[str]
+) -> list[ShopShipment]:
     """The map's orders of ``platform`` in ``statuses`` that have a PrestaShop order, oldest first."""
     t, m = shop.tables, order_map
     o, state, oc, carrier = t.orders, t.order_state, t.order_carrier, t.carrier
@@ -50,15 +51,29 @@ def imported_shipments(conn: Connection, shop: Shop, order_map: Table, platform:
     id_carrier = func.coalesce(func.nullif(oc.c.id_carrier, 0), o.c.id_carrier)
     q = (
         select(
-            m.c.mirakl_order_id, o.c.id_order, o.c.reference, o.c.current_state, state.c.shipped,
-            o.c.date_upd, _shipped_since(shop, o).label("shipped_since"), oc.c.tracking_number,
-            carrier.c.id_reference, carrier.c.name, carrier.c.url, _units(shop, o).label("units"),
+            m.c.mirakl_order_id,
+            o.c.id_order,
+            o.c.reference,
+            o.c.current_state,
+            state.c.shipped,
+            o.c.date_upd,
+            _shipped_since(shop, o).label("shipped_since"),
+            oc.c.tracking_number,
+            carrier.c.id_reference,
+            carrier.c.name,
+            carrier.c.url,
+            _units(shop, o).label("units"),
         )
         .select_from(
             m.join(o, o.c.id_order == m.c.id_order)
             .outerjoin(state, state.c.id_order_state == o.c.current_state)
-            .outerjoin(oc, and_(oc.c.id_order == o.c.id_order,
-                                oc.c.id_order_carrier == last_oc.correlate(o).scalar_subquery()))
+            .outerjoin(
+                oc,
+                and_(
+                    oc.c.id_order == o.c.id_order,
+                    oc.c.id_order_carrier == last_oc.correlate(o).scalar_subquery(),
+                ),
+            )
             .outerjoin(carrier, carrier.c.id_carrier == id_carrier)
         )
         .where(m.c.platform == platform, m.c.status.in_(list(statuses)))
@@ -91,8 +106,14 @@ def _shipped_since(shop: Shop, o: Table) -> Any:
 def _units(shop: Shop, o: Table) -> Any:
     od = shop.tables.order_detail.alias("od_units")  # signed: UNSIGNED - UNSIGNED must not overflow
     return (
-        select(func.coalesce(func.sum(
-            cast(od.c.product_quantity, Integer) - cast(od.c.product_quantity_refunded, Integer)), 0))
+        select(
+            func.coalesce(
+                func.sum(
+                    cast(od.c.product_quantity, Integer) - cast(od.c.product_quantity_refunded, Integer)
+                ),
+                0,
+            )
+        )
         .where(od.c.id_order == o.c.id_order)
         .correlate(o)
         .scalar_subquery()

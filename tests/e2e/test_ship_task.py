@@ -3,15 +3,15 @@ back office does), run ``ship`` through the runner, and look at what the Mirakl 
 
 from __future__ import annotations
 
+import itertools
+import random
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import itertools
-import random
-
 import pytest
+from import_support import API_KEY, CODE, ENV, config_dict, sku_ref
 from sqlalchemy import text
 
 from bridge.config import config_from_dict
@@ -20,7 +20,6 @@ from bridge.jobs.runner import run_task
 from bridge.sandbox import MiraklSimulator
 from bridge.sandbox.orders_gen import COUNTRIES
 from bridge.wiring import App, utcnow
-from import_support import API_KEY, CODE, ENV, config_dict, sku_ref
 
 pytestmark = pytest.mark.db
 
@@ -77,21 +76,36 @@ def mark_shipped(shop: Any, id_order: int, *, tracking: str = "", at: datetime |
     local = (at or utcnow()).astimezone(SHOP_TZ).replace(tzinfo=None, microsecond=0)
     p = shop.prefix
     with shop.engine.begin() as conn:
-        conn.execute(text(f"INSERT INTO `{p}order_history` (`id_employee`, `id_order`, `id_order_state`, "
-                          "`date_add`) VALUES (1, :o, :s, :d)"),
-                     {"o": id_order, "s": SHIPPED_STATE, "d": local})
-        conn.execute(text(f"UPDATE `{p}orders` SET `current_state` = :s, `date_upd` = :d "
-                          "WHERE `id_order` = :o"), {"o": id_order, "s": SHIPPED_STATE, "d": local})
-        conn.execute(text(f"UPDATE `{p}order_carrier` SET `tracking_number` = :t WHERE `id_order` = :o"),
-                     {"o": id_order, "t": tracking})
+        conn.execute(
+            text(
+                f"INSERT INTO `{p}order_history` (`id_employee`, `id_order`, `id_order_state`, "
+                "`date_add`) VALUES (1, :o, :s, :d)"
+            ),
+            {"o": id_order, "s": SHIPPED_STATE, "d": local},
+        )
+        conn.execute(
+            text(f"UPDATE `{p}orders` SET `current_state` = :s, `date_upd` = :d WHERE `id_order` = :o"),
+            {"o": id_order, "s": SHIPPED_STATE, "d": local},
+        )
+        conn.execute(
+            text(f"UPDATE `{p}order_carrier` SET `tracking_number` = :t WHERE `id_order` = :o"),
+            {"o": id_order, "t": tracking},
+        )
 
 
 def map_row(shop: Any, order_id: str) -> dict[str, Any]:
     with shop.engine.connect() as conn:
-        row = conn.execute(text(
-            f"SELECT `status`, `id_order`, `shipped_at`, `cancelled_at`, `mirakl_state` "
-            f"FROM `{shop.prefix}mirakl_bridge_order` WHERE `platform` = :p AND `mirakl_order_id` = :m"
-        ), {"p": CODE, "m": order_id}).mappings().first()
+        row = (
+            conn.execute(
+                text(
+                    f"SELECT `status`, `id_order`, `shipped_at`, `cancelled_at`, `mirakl_state` "
+                    f"FROM `{shop.prefix}mirakl_bridge_order` WHERE `platform` = :p AND `mirakl_order_id` = :m"
+                ),
+                {"p": CODE, "m": order_id},
+            )
+            .mappings()
+            .first()
+        )
     assert row is not None, order_id
     return dict(row)
 
@@ -99,12 +113,19 @@ def map_row(shop: Any, order_id: str) -> dict[str, Any]:
 def ps_order(shop: Any, id_order: int) -> dict[str, Any]:
     p = shop.prefix
     with shop.engine.connect() as conn:
-        state = conn.execute(text(f"SELECT `current_state`, `valid` FROM `{p}orders` WHERE `id_order` = :o"),
-                             {"o": id_order}).one()
-        history = [r[0] for r in conn.execute(text(
-            f"SELECT `id_order_state` FROM `{p}order_history` WHERE `id_order` = :o "
-            "ORDER BY `id_order_history`"
-        ), {"o": id_order})]
+        state = conn.execute(
+            text(f"SELECT `current_state`, `valid` FROM `{p}orders` WHERE `id_order` = :o"), {"o": id_order}
+        ).one()
+        history = [
+            r[0]
+            for r in conn.execute(
+                text(
+                    f"SELECT `id_order_state` FROM `{p}order_history` WHERE `id_order` = :o "
+                    "ORDER BY `id_order_history`"
+                ),
+                {"o": id_order},
+            )
+        ]
     return {"current_state": state[0], "valid": state[1], "history": history}
 
 
@@ -112,11 +133,14 @@ def stock_row(shop: Any, sku: str) -> tuple[int, int, int]:
     """(quantity, reserved_quantity, physical_quantity) of the shop's stock row of ``sku``."""
     id_product, id_pa = sku_ref(shop.ids, sku)
     with shop.engine.connect() as conn:
-        row = conn.execute(text(
-            f"SELECT `quantity`, `reserved_quantity`, `physical_quantity` "
-            f"FROM `{shop.prefix}stock_available` "
-            "WHERE `id_product` = :p AND `id_product_attribute` = :a AND `id_shop` = 1"
-        ), {"p": id_product, "a": id_pa}).one()
+        row = conn.execute(
+            text(
+                f"SELECT `quantity`, `reserved_quantity`, `physical_quantity` "
+                f"FROM `{shop.prefix}stock_available` "
+                "WHERE `id_product` = :p AND `id_product_attribute` = :a AND `id_shop` = 1"
+            ),
+            {"p": id_product, "a": id_pa},
+        ).one()
     return int(row[0]), int(row[1]), int(row[2])
 
 
@@ -128,7 +152,8 @@ def writes(sim: MiraklSimulator) -> list[tuple[str, str]]:
 
 
 def test_a_shipped_order_reaches_mirakl_with_its_tracking_and_a_rerun_sends_nothing(
-        shop: Any, sim: MiraklSimulator) -> None:
+    shop: Any, sim: MiraklSimulator
+) -> None:
     shipped = add_order(sim, ["MUG"], [2])
     waiting = add_order(sim, ["SOCKS"])
     ids = imported(shop, sim, shipped, waiting)
@@ -155,7 +180,8 @@ def test_a_shipped_order_reaches_mirakl_with_its_tracking_and_a_rerun_sends_noth
 
 
 def test_an_unmapped_carrier_is_sent_by_name_and_tracking_url_and_reported(
-        shop: Any, sim: MiraklSimulator) -> None:
+    shop: Any, sim: MiraklSimulator
+) -> None:
     order = add_order(sim, ["TSHIRT-S-BLUE"])
     ids = imported(shop, sim, order)
     mark_shipped(shop, ids[order["order_id"]], tracking="XY42")
@@ -163,8 +189,11 @@ def test_an_unmapped_carrier_is_sent_by_name_and_tracking_url_and_reported(
     report = ship_run(make_app(shop, sim, carriers={"3": "DHL"}))  # Colissimo (reference 1) is not mapped
 
     oid = order["order_id"]
-    assert sim.tracking[oid] == {"carrier_name": "Colissimo", "carrier_url": COLISSIMO_URL + "XY42",
-                                 "tracking_number": "XY42"}
+    assert sim.tracking[oid] == {
+        "carrier_name": "Colissimo",
+        "carrier_url": COLISSIMO_URL + "XY42",
+        "tracking_number": "XY42",
+    }
     assert sim.orders[oid]["order_state"] == "SHIPPED"
     assert report.counts["unmapped_carrier"] == 1
     assert report.items["unmapped_carrier"] == [
@@ -173,7 +202,8 @@ def test_an_unmapped_carrier_is_sent_by_name_and_tracking_url_and_reported(
 
 
 def test_a_mapped_code_the_platform_does_not_know_is_sent_by_name_and_reported(
-        shop: Any, sim: MiraklSimulator) -> None:
+    shop: Any, sim: MiraklSimulator
+) -> None:
     order = add_order(sim, ["TSHIRT-S-BLUE"])
     ids = imported(shop, sim, order)
     mark_shipped(shop, ids[order["order_id"]], tracking="XY43")
@@ -200,7 +230,8 @@ def test_a_failing_carrier_list_does_not_stop_the_run(shop: Any, sim: MiraklSimu
 
 
 def test_an_order_already_shipped_on_mirakl_counts_as_done_without_a_call(
-        shop: Any, sim: MiraklSimulator) -> None:
+    shop: Any, sim: MiraklSimulator
+) -> None:
     order = add_order(sim, ["MUG"])
     ids = imported(shop, sim, order)
     sim.set_state(order["order_id"], "SHIPPED")
@@ -215,12 +246,14 @@ def test_an_order_already_shipped_on_mirakl_counts_as_done_without_a_call(
 
 
 def test_a_refused_call_is_reported_with_mirakls_message_and_the_run_goes_on(
-        shop: Any, sim: MiraklSimulator) -> None:
+    shop: Any, sim: MiraklSimulator
+) -> None:
     orders = [add_order(sim, ["MUG"]), add_order(sim, ["SOCKS"])]
     ids = imported(shop, sim, *orders)
     for n, order in enumerate(orders):
         mark_shipped(shop, ids[order["order_id"]], tracking=f"T-{n}")
-    sim.fail_next(1, status=400, endpoint="OR23", message="The tracking number is not valid")  # the first call
+    # the first OR23 call of the run is refused
+    sim.fail_next(1, status=400, endpoint="OR23", message="The tracking number is not valid")
 
     report = ship_run(make_app(shop, sim))
 
@@ -256,7 +289,8 @@ def test_a_dry_run_sends_and_records_nothing(shop: Any, sim: MiraklSimulator) ->
 
 
 def test_without_tracking_the_order_waits_then_is_confirmed_only_when_allowed(
-        shop: Any, sim: MiraklSimulator) -> None:
+    shop: Any, sim: MiraklSimulator
+) -> None:
     order = add_order(sim, ["MUG"])
     oid = order["order_id"]
     ids = imported(shop, sim, order)
@@ -293,8 +327,12 @@ def test_a_tracking_number_typed_during_the_wait_is_sent(shop: Any, sim: MiraklS
     app = make_app(shop, sim)
     assert ship_run(app).counts["waiting_for_tracking"] == 1
     with shop.engine.begin() as conn:
-        conn.execute(text(f"UPDATE `{shop.prefix}order_carrier` SET `tracking_number` = 'LATE1' "
-                          "WHERE `id_order` = :o"), {"o": ids[oid]})
+        conn.execute(
+            text(
+                f"UPDATE `{shop.prefix}order_carrier` SET `tracking_number` = 'LATE1' WHERE `id_order` = :o"
+            ),
+            {"o": ids[oid]},
+        )
 
     assert ship_run(app).counts["confirmed"] == 1
     assert sim.tracking[oid] == {"carrier_code": "COLISSIMO", "tracking_number": "LATE1"}
@@ -304,7 +342,8 @@ def test_a_tracking_number_typed_during_the_wait_is_sent(shop: Any, sim: MiraklS
 
 
 def test_a_cancelled_order_is_cancelled_in_prestashop_and_its_stock_comes_back_exactly_once(
-        shop: Any, sim: MiraklSimulator) -> None:
+    shop: Any, sim: MiraklSimulator
+) -> None:
     before = stock_row(shop, "MUG")
     order = add_order(sim, ["MUG"], [2])
     oid = order["order_id"]
@@ -318,10 +357,15 @@ def test_a_cancelled_order_is_cancelled_in_prestashop_and_its_stock_comes_back_e
     report = ship_run(app)
 
     assert report.status == "ok", report.to_json()
-    assert report.items["cancelled"] == [{
-        "order_id": oid, "id_order": ids[oid], "mirakl_state": "CANCELED", "prestashop": "cancelled",
-        "note": "moved to the cancelled state in PrestaShop",
-    }]
+    assert report.items["cancelled"] == [
+        {
+            "order_id": oid,
+            "id_order": ids[oid],
+            "mirakl_state": "CANCELED",
+            "prestashop": "cancelled",
+            "note": "moved to the cancelled state in PrestaShop",
+        }
+    ]
     assert stock_row(shop, "MUG") == before
     after_first = ps_order(shop, ids[oid])
     assert after_first["current_state"] == CANCELLED_STATE and after_first["valid"] == 0
@@ -362,16 +406,23 @@ def test_a_cancelled_line_is_reported_and_prestashop_left_alone(shop: Any, sim: 
 
     report = ship_run(make_app(shop, sim, sync_cancellations=True))
 
-    assert report.items["partially_cancelled"] == [{
-        "order_id": oid, "id_order": ids[oid], "prestashop_units": 3, "live_units": 1,
-        "cancelled_lines": [socks_line], "prestashop": "unchanged",
-    }]
+    assert report.items["partially_cancelled"] == [
+        {
+            "order_id": oid,
+            "id_order": ids[oid],
+            "prestashop_units": 3,
+            "live_units": 1,
+            "cancelled_lines": [socks_line],
+            "prestashop": "unchanged",
+        }
+    ]
     assert ps_order(shop, ids[oid]) == history
     assert map_row(shop, oid)["status"] == "imported"
 
 
 def test_an_order_shipped_in_prestashop_but_cancelled_on_mirakl_is_reported_as_a_conflict(
-        shop: Any, sim: MiraklSimulator) -> None:
+    shop: Any, sim: MiraklSimulator
+) -> None:
     order = add_order(sim, ["MUG"])
     oid = order["order_id"]
     ids = imported(shop, sim, order)
