@@ -80,6 +80,7 @@ REQUIRED: dict[str, _C] = {
     "product_attribute_combination": ("id_attribute", "id_product_attribute"),
     "attribute": ("id_attribute", "id_attribute_group", "position"),
     "attribute_lang": ("id_attribute", "id_lang", "name"),
+    "attribute_group": ("id_attribute_group", "position"),  # order of "Size: M, Color: Blue" in order lines
     "attribute_group_lang": ("id_attribute_group", "id_lang", "name", "public_name"),
     "category_product": ("id_category", "id_product", "position"),
     # --- prices --------------------------------------------------------------------------------------
@@ -217,10 +218,12 @@ OPTIONAL: dict[str, _C] = {
     "order_invoice": ("invoice_address", "delivery_address"),  # 1.6 only
     "carrier": ("id_tax_rules_group",),  # <= 1.7
     "currency_lang": ("id_currency", "id_lang", "name", "symbol", "pattern"),
+    "tax_lang": ("id_tax", "id_lang", "name"),
 }
 
 # Tables that exist only in some versions (reflected when present).
-OPTIONAL_TABLES: frozenset[str] = frozenset({"currency_lang"})
+# tax_lang: tax names for order_detail.tax_name (every version has it; the test shop does not need it).
+OPTIONAL_TABLES: frozenset[str] = frozenset({"currency_lang", "tax_lang"})
 # fmt: on
 
 _ZERO_DATES = ("0000-00-00", "0000-00-00 00:00:00")
