@@ -70,7 +70,7 @@ def retry_delay(attempts: int) -> timedelta:
     """Delay before the next try of an order held ``attempts`` times (30 min, 1 h, 2 h ... 12 h)."""
     if attempts <= 1:
         return RETRY_FIRST_DELAY
-    return min(RETRY_FIRST_DELAY * 2 ** min(attempts - 1, 16), RETRY_MAX_DELAY)
+    return min(RETRY_FIRST_DELAY * (1 << min(attempts - 1, 16)), RETRY_MAX_DELAY)
 
 
 def held_order_due(*, now: datetime, next_attempt_at: datetime | None, held_at: datetime,

@@ -1,16 +1,21 @@
 """Task ``import``: Mirakl orders in the importable states become PrestaShop orders, each exactly once.
 
-1. gather: OR11 window (bridge.domain.import_window: cursor - overlap, daily catch-up) + held orders due;
+1. gather: the OR11 window (bridge.domain.import_window: cursor - overlap, daily catch-up) and the
+   held orders whose retry is due, re-read by id whatever their state;
 2. per order, ONE transaction: claim the order-map row (UNIQUE platform + order id, row lock), prepare,
    shortage policy, write the PrestaShop rows, mark ``imported``, commit. A crash anywhere rolls all of
-   it back; a second process waits on the claim and then sees ``imported``;
-3. SkippableError (unknown SKU, unmapped country/currency/carrier, shortage with ``on_shortage=hold``,
-   invalid payload) -> the order is held in a separate small transaction, with a retry date;
-4. the cursor moves to the greatest ``last_updated_date`` seen only when every order of the window is
-   imported, skipped or durably held (an invalid payload without an order id keeps it where it was).
+   it back; a second process waits on the claim, then sees ``imported`` and skips;
+3. SkippableError (unknown SKU, unmapped country/currency/carrier, shortage with ``on_shortage=hold``)
+   -> the order is held in its own small transaction with a retry date (shortage: next run; else a
+   back-off from 30 min to 12 h). A database error on one order (after 3 tries for deadlocks) is
+   reported and held for the next run. An unparseable order is reported and held by its id;
+4. the cursor moves to the greatest ``last_updated_date`` seen, after the window's orders are all
+   imported, skipped or held (held orders come back through their retry date, not the window). Only
+   an unparseable order without an id keeps the cursor where it was. A failed page fetch fails the run.
 
+Dry run: each order goes through its whole transaction and is rolled back; nothing is held, no cursor moves.
 Test hook: ``BRIDGE_FAULT_POINT=import.after_write`` or ``import.before_commit`` (optionally ``:N``,
-the N-th order) makes the process SIGKILL itself at that point; inert when unset.
+the N-th order) makes the process SIGKILL itself there; inert when unset.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ log = structlog.get_logger(__name__)
 CURSOR, CATCHUP_CURSOR = "import", "import_catchup"
 FAULT_ENV = "BRIDGE_FAULT_POINT"
 SHORTAGE, FAILED = "stock_shortage", "import_failed"
-TRANSIENT_DB_ERRORS = (1205, 1213)  # lock wait timeout, deadlock: the whole order is retried
+TRANSIENT_DB_ERRORS = (1205, 1213)  # lock wait timeout, deadlock: the whole order is tried again
 DB_ATTEMPTS = 3
 _fault_hits: dict[str, int] = {}
 
@@ -55,7 +60,7 @@ def run(ctx: TaskContext) -> None:
     writer = OrderWriter(ctx.app.shop)
     for order in orders.values():
         ctx.check_stop()
-        complete &= _process(ctx, writer, order)
+        _process(ctx, writer, order)
     _retry_held(ctx, writer, done=set(orders))
     if ctx.report.counts.get("held"):
         ctx.report.status = "partial"
@@ -63,69 +68,67 @@ def run(ctx: TaskContext) -> None:
         return
     new = next_cursor(cursor, (o.last_updated_date for o in orders.values()), complete=complete)
     if new is not None and new != cursor:
-        state.set_cursor(p.code, CURSOR, new, ctx.now())
+        _save_cursor(ctx, CURSOR, new)
         log.info("import.cursor_moved", previous=cursor, cursor=new, window=window.kind)
     if window.catchup and complete:
-        state.set_cursor(p.code, CATCHUP_CURSOR, now, ctx.now())
+        _save_cursor(ctx, CATCHUP_CURSOR, now)
     if not complete:
-        ctx.report.extra["cursor_kept"] = "an order of the window could not be accounted for"
+        ctx.report.extra["cursor_kept"] = "an unparseable order without an id: the window is read again"
 
 
-def _process(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder, *, due: bool = False) -> bool:
-    """Import one order unless it is done or waiting; True when it is accounted for (cursor may pass it)."""
-    code, t, now, ref = ctx.platform.code, ctx.app.state.t, ctx.now(), order.order_id
+def _process(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder, *, due: bool = False) -> None:
+    """Import one order unless it is done or waiting; it always ends imported, skipped or held."""
+    ref = order.order_id
     with ctx.app.engine.connect() as conn:
-        row = omap.get_order(conn, t, code, ref)
+        row = omap.get_order(conn, ctx.app.state.t, ctx.platform.code, ref)
     if row is not None and (row.status in omap.HAS_SHOP_ORDER or row.id_order is not None):
         ctx.report.count("skipped")
         ctx.report.add("skipped", order_id=ref, id_order=row.id_order, reason="already imported")
-        return True
+        return
     if row is not None and row.status == omap.HELD and not due and not held_order_due(
-            now=now, next_attempt_at=row.next_attempt_at, held_at=row.updated_at,
+            now=ctx.now(), next_attempt_at=row.next_attempt_at, held_at=row.updated_at,
             mirakl_updated=order.last_updated_date):
         ctx.report.count("held_waiting")
-        return True
+        return
     live = replace(order, lines=order.live_lines)
     if not live.lines:
         ctx.report.add("skipped", order_id=ref, reason="no live line (all refused or cancelled)")
-        return True
+        return
     for attempt in range(1, DB_ATTEMPTS + 1):
         try:
             return _import(ctx, writer, live)
         except SkippableError as exc:
-            delay = timedelta(0) if exc.code == SHORTAGE else retry_delay((row.attempts if row else 0) + 1)
-            return _hold(ctx, order, exc.code, exc.reason, now + delay)
+            return _hold(ctx, order, exc.code, exc.reason, at_once=exc.code == SHORTAGE)
         except DBAPIError as exc:
             if _transient(exc) and attempt < DB_ATTEMPTS:
                 continue
-            log.error("order.import_failed", order_id=ref, error=str(exc.orig or exc)[:500])
-            ctx.report.error(f"order {ref}", str(exc.orig or exc)[:500], code=FAILED)
-            return _hold(ctx, order, FAILED, str(exc.orig or exc), now, report=False)
-    raise AssertionError("unreachable")
+            message = str(exc.orig or exc)[:500]
+            log.error("order.import_failed", order_id=ref, error=message)
+            ctx.report.error(f"order {ref}", message, code=FAILED)
+            return _hold(ctx, order, FAILED, message, at_once=True, report=False)
 
 
-def _import(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder) -> bool:
+def _import(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder) -> None:
     p, t, now, ref = ctx.platform, ctx.app.state.t, ctx.now(), order.order_id
-    with ctx.app.engine.connect() as conn:
-        with conn.begin() as trans:
-            if not omap.claim_for_import(conn, t, p.code, ref, now=now, mirakl_state=order.state,
-                                         mirakl_created_at=order.created_date):
-                ctx.report.count("skipped")
-                ctx.report.add("skipped", order_id=ref, reason="imported by another process")
-                return True
-            prepared = writer.prepare(conn, order, p)
-            short = [{"sku": s, "wanted": w, "available": a} for s, w, a in prepared.shortages]
-            if short and p.orders.on_shortage == "hold":
-                raise SkippableError(ref, "stock short: " + ", ".join(
-                    f"{s['sku']} wanted {s['wanted']}, available {s['available']}" for s in short), code=SHORTAGE)
-            written = writer.write(conn, prepared, flag_out_of_stock=p.orders.flag_out_of_stock, now=now)
-            _fault("import.after_write")
-            if not omap.mark_imported(conn, t, p.code, ref, id_order=written.id_order, reference=written.reference,
-                                      id_customer=written.id_customer, now=now):
-                raise AssertionError(f"order map row of {ref} left 'importing' under our lock")
-            _fault("import.before_commit")
-            if ctx.dry_run:
-                trans.rollback()
+    with ctx.app.engine.connect() as conn, conn.begin() as trans:
+        if not omap.claim_for_import(conn, t, p.code, ref, now=now, mirakl_state=order.state,
+                                     mirakl_created_at=order.created_date):
+            ctx.report.count("skipped")
+            ctx.report.add("skipped", order_id=ref, reason="imported by another process")
+            return
+        prepared = writer.prepare(conn, order, p)
+        short = [{"sku": s, "wanted": w, "available": a} for s, w, a in prepared.shortages]
+        if short and p.orders.on_shortage == "hold":
+            raise SkippableError(ref, "stock short: " + ", ".join(
+                f"{s['sku']} wanted {s['wanted']}, available {s['available']}" for s in short), code=SHORTAGE)
+        written = writer.write(conn, prepared, flag_out_of_stock=p.orders.flag_out_of_stock, now=now)
+        _fault("import.after_write")
+        if not omap.mark_imported(conn, t, p.code, ref, id_order=written.id_order, reference=written.reference,
+                                  id_customer=written.id_customer, now=now):
+            raise AssertionError(f"order map row of {ref} left 'importing' under our lock")
+        _fault("import.before_commit")
+        if ctx.dry_run:
+            trans.rollback()
     kind = "would_import" if ctx.dry_run else "imported"
     ctx.report.count(kind)
     ctx.report.add(kind, order_id=ref, id_order=written.id_order, reference=written.reference,
@@ -135,44 +138,44 @@ def _import(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder) -> bool:
     if not ctx.dry_run:
         log.info("order.imported", order_id=ref, id_order=written.id_order, reference=written.reference,
                  lines=len(order.lines), total=str(order.total_price), shortages=len(short))
-    return True
 
 
-def _hold(ctx: TaskContext, order: MiraklOrder | str, code: str, message: str, next_at: datetime | None,
-          *, report: bool = True) -> bool:
-    """Hold an order in its own transaction; False when even that could not be recorded."""
+def _hold(ctx: TaskContext, order: MiraklOrder | str, code: str, message: str, *, at_once: bool = False,
+          report: bool = True) -> None:
+    """Hold an order in its own transaction; retried at the next run (``at_once``) or after a back-off."""
     ref = order if isinstance(order, str) else order.order_id
     if report:
         ctx.report.count("held")
         ctx.report.add("held", order_id=ref, code=code, message=message)
         log.warning("order.held", order_id=ref, code=code, message=message)
     if ctx.dry_run:
-        return True
-    state = "" if isinstance(order, str) else order.state
+        return
+    t, now = ctx.app.state.t, ctx.now()
     with ctx.app.engine.begin() as conn:
-        omap.hold_order(conn, ctx.app.state.t, ctx.platform.code, ref, code=code, message=message, now=ctx.now(),
-                        next_attempt_at=next_at, mirakl_state=state)
-    return True
+        row = omap.get_order(conn, t, ctx.platform.code, ref, for_update=True)
+        next_at = now if at_once else now + retry_delay((row.attempts if row else 0) + 1)
+        omap.hold_order(conn, t, ctx.platform.code, ref, code=code, message=message, now=now,
+                        next_attempt_at=next_at, mirakl_state="" if isinstance(order, str) else order.state)
 
 
 def _invalid(ctx: TaskContext, invalid: list[SkippableError]) -> bool:
-    """Unparseable orders: reported; held by id (retried with the held orders); False when one has no id."""
+    """Unparseable orders: reported, held by id (retried with the held orders); False when one has no id."""
     complete = True
     for exc in invalid:
         ctx.report.error(exc.item_ref, exc.reason, code=exc.code)
         order_id = exc.item_ref.removeprefix("order ")
         if order_id.startswith("?"):
             complete = False
-            continue
-        _hold(ctx, order_id, exc.code, exc.reason, ctx.now() + retry_delay(1), report=False)
+        else:
+            _hold(ctx, order_id, exc.code, exc.reason, report=False)
     return complete
 
 
 def _retry_held(ctx: TaskContext, writer: OrderWriter, *, done: set[str]) -> None:
-    """Held orders whose retry date has come, re-read by id (whatever their Mirakl state now)."""
+    """Held orders whose retry date has come, re-read by id: imported, held again, or dropped if cancelled."""
+    t, code = ctx.app.state.t, ctx.platform.code
     with ctx.app.engine.connect() as conn:
-        due = {r.mirakl_order_id: r for r in omap.held_due(conn, ctx.app.state.t, ctx.platform.code, ctx.now())}
-    ids = [i for i in due if i not in done]
+        ids = [r.mirakl_order_id for r in omap.held_due(conn, t, code, ctx.now()) if r.mirakl_order_id not in done]
     found: set[str] = set()
     for page in ctx.mirakl.iter_order_pages(order_ids=ids, tax_mode=ctx.platform.orders.tax_mode) if ids else ():
         _invalid(ctx, page.invalid)
@@ -180,23 +183,31 @@ def _retry_held(ctx: TaskContext, writer: OrderWriter, *, done: set[str]) -> Non
         for order in page.orders:
             ctx.check_stop()
             found.add(order.order_id)
-            retry_at = ctx.now() + retry_delay(due[order.order_id].attempts + 1)
             if order.state in ctx.platform.orders.import_states:
                 _process(ctx, writer, order, due=True)
             elif order.state not in DEAD_LINE_STATES:
-                _hold(ctx, order, "not_importable_state", f"Mirakl state is {order.state}", retry_at, report=False)
+                _hold(ctx, order, "not_importable_state", f"Mirakl state is {order.state}")
             elif not ctx.dry_run:
                 with ctx.app.engine.begin() as conn:
-                    omap.set_status(conn, ctx.app.state.t, ctx.platform.code, order.order_id, status=omap.CANCELLED,
-                                    now=ctx.now(), expected=[omap.HELD], cancelled_at=ctx.now())
+                    omap.set_status(conn, t, code, order.order_id, status=omap.CANCELLED, now=ctx.now(),
+                                    expected=[omap.HELD], cancelled_at=ctx.now())
                 ctx.report.add("dropped", order_id=order.order_id, reason=f"Mirakl state is {order.state}")
     for missing in (i for i in ids if i not in found):
-        _hold(ctx, missing, "not_found", "OR11 does not return this order",
-              ctx.now() + retry_delay(due[missing].attempts + 1), report=False)
+        _hold(ctx, missing, "not_found", "OR11 does not return this order")
+
+
+def _save_cursor(ctx: TaskContext, name: str, value: datetime) -> None:
+    """set_cursor, tried again after a deadlock (two first inserts of the row when the runner lock is bypassed)."""
+    for attempt in range(1, DB_ATTEMPTS + 1):
+        try:
+            return ctx.app.state.set_cursor(ctx.platform.code, name, value, ctx.now())
+        except DBAPIError as exc:
+            if not _transient(exc) or attempt == DB_ATTEMPTS:
+                raise
 
 
 def _transient(exc: DBAPIError) -> bool:
-    args = getattr(exc.orig, "args", ())
+    args: tuple[object, ...] = tuple(getattr(exc.orig, "args", ()))
     return bool(args) and args[0] in TRANSIENT_DB_ERRORS
 
 

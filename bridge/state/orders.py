@@ -252,10 +252,10 @@ def hold_order(conn: Connection, t: BridgeTables, platform: str, order_id: str, 
     """Record a held import (attempts + 1, error, retry date); False when the order was imported meanwhile."""
     insert_order(conn, t, platform, order_id, status=HELD, now=now, mirakl_state=mirakl_state,
                  mirakl_created_at=mirakl_created_at)
-    values: dict[str, Any] = dict(
-        status=HELD, error_code=code[:64], last_error=message[:4000], attempts=t.order.c.attempts + 1,
-        next_attempt_at=next_attempt_at, updated_at=now,
-    )
+    values: dict[str, Any] = {
+        "status": HELD, "error_code": code[:64], "last_error": message[:4000], "attempts": t.order.c.attempts + 1,
+        "next_attempt_at": next_attempt_at, "updated_at": now,
+    }
     if mirakl_state:
         values["mirakl_state"] = mirakl_state
     res = conn.execute(

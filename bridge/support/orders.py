@@ -205,8 +205,8 @@ def _fmt(value: Any) -> str:
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone(timezone.utc)
-            return value.strftime("%Y-%m-%d %H:%M:%S UTC")
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+            return str(value.strftime("%Y-%m-%d %H:%M:%S UTC"))
+        return str(value.strftime("%Y-%m-%d %H:%M:%S"))
     return "-" if value is None else str(value)
 
 

@@ -27,46 +27,78 @@ ENV = {"SIM_MIRAKL_KEY": API_KEY}
 SKUS = ("TSHIRT-S-BLUE", "TSHIRT-S-RED", "TSHIRT-M-RED", "MUG", "SOCKS", "BOOK")
 
 
-def config_dict(db_url: str, sim_url: str, *, carrier_reference: int, prefix: str = "ps_", id_shop: int = 1,
-                **orders: Any) -> dict[str, Any]:
+def config_dict(
+    db_url: str, sim_url: str, *, carrier_reference: int, prefix: str = "ps_", id_shop: int = 1, **orders: Any
+) -> dict[str, Any]:
     return {
         "shop": {"database_url": db_url, "table_prefix": prefix, "id_shop": id_shop},
         "daemon": {"min_manual_interval_s": 0},
-        "platforms": [{
-            "code": CODE, "label": "Simulated marketplace", "api_url": sim_url, "api_key_env": "SIM_MIRAKL_KEY",
-            "max_attempts": 3, "max_retry_s": 5,
-            "orders": {"carriers": {"STD": carrier_reference}, **orders},
-        }],
+        "platforms": [
+            {
+                "code": CODE,
+                "label": "Simulated marketplace",
+                "api_url": sim_url,
+                "api_key_env": "SIM_MIRAKL_KEY",
+                "max_attempts": 3,
+                "max_retry_s": 5,
+                "orders": {"carriers": {"STD": carrier_reference}, **orders},
+            }
+        ],
     }
 
 
-def make_config(db_url: str, sim_url: str, *, carrier_reference: int, prefix: str = "ps_", id_shop: int = 1,
-                **orders: Any) -> Config:
-    raw = config_dict(db_url, sim_url, carrier_reference=carrier_reference, prefix=prefix, id_shop=id_shop,
-                      **orders)
+def make_config(
+    db_url: str, sim_url: str, *, carrier_reference: int, prefix: str = "ps_", id_shop: int = 1, **orders: Any
+) -> Config:
+    raw = config_dict(
+        db_url, sim_url, carrier_reference=carrier_reference, prefix=prefix, id_shop=id_shop, **orders
+    )
     return config_from_dict(raw, ENV)
 
 
-def recent_orders(n: int, *, seed: int, skus: Sequence[str] = SKUS, hours_ago: float = 10,
-                  currencies: Sequence[str] = ("EUR",), lines: tuple[int, int] = (1, 3)) -> list[dict[str, Any]]:
+def recent_orders(
+    n: int,
+    *,
+    seed: int,
+    skus: Sequence[str] = SKUS,
+    hours_ago: float = 10,
+    currencies: Sequence[str] = ("EUR",),
+    lines: tuple[int, int] = (1, 3),
+) -> list[dict[str, Any]]:
     """``n`` SHIPPING orders created from ``hours_ago`` on (7 minutes apart): inside a first run's window.
 
     Italian orders are left out: the test shop has no 22 % tax, so they would (rightly) be held.
     """
     start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=hours_ago)
-    generated = generate_orders(3 * n + 10, list(skus), seed=seed, state="SHIPPING", start=start,
-                                currencies=currencies, lines=lines)
+    generated = generate_orders(
+        3 * n + 10, list(skus), seed=seed, state="SHIPPING", start=start, currencies=currencies, lines=lines
+    )
     kept = [o for o in generated if o["customer"]["shipping_address"]["country_iso_code"] != "ITA"]
     return kept[:n]
 
 
-def one_order(skus: Sequence[str], quantities: Sequence[int], *, seed: int, currency: str = "EUR",
-              prices: Mapping[str, Decimal] | None = None, state: str = "SHIPPING") -> dict[str, Any]:
+def one_order(
+    skus: Sequence[str],
+    quantities: Sequence[int],
+    *,
+    seed: int,
+    currency: str = "EUR",
+    prices: Mapping[str, Decimal] | None = None,
+    state: str = "SHIPPING",
+) -> dict[str, Any]:
     """One order with one line per SKU (in this order), created an hour ago, not shipped to Italy."""
     created = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
     for attempt in range(50):
-        order = generate_order(random.Random(seed * 1000 + attempt), list(skus), state=state, currency=currency,
-                               n_lines=len(skus), created=created, prices=prices, quantities=list(quantities))
+        order = generate_order(
+            random.Random(seed * 1000 + attempt),
+            list(skus),
+            state=state,
+            currency=currency,
+            n_lines=len(skus),
+            created=created,
+            prices=prices,
+            quantities=list(quantities),
+        )
         if order["customer"]["shipping_address"]["country_iso_code"] != "ITA":
             return order
     raise AssertionError("no non-Italian order in 50 attempts")
@@ -87,48 +119,108 @@ def live_units(orders: Iterable[Mapping[str, Any]]) -> Counter[str]:
 
 def ps_orders_by_mirakl_id(conn: Connection, prefix: str = "ps_") -> Counter[str]:
     """How many PrestaShop orders carry each Mirakl order id (through their payment's transaction_id)."""
-    rows = conn.execute(text(
-        f"SELECT op.`transaction_id`, COUNT(DISTINCT o.`id_order`) FROM `{prefix}orders` o "
-        f"JOIN `{prefix}order_payment` op ON op.`order_reference` = o.`reference` GROUP BY op.`transaction_id`"
-    ))
+    rows = conn.execute(
+        text(
+            f"SELECT op.`transaction_id`, COUNT(DISTINCT o.`id_order`) FROM `{prefix}orders` o "
+            f"JOIN `{prefix}order_payment` op ON op.`order_reference` = o.`reference` GROUP BY op.`transaction_id`"
+        )
+    )
     return Counter({str(tid): int(n) for tid, n in rows})
 
 
 def map_rows(conn: Connection, prefix: str = "ps_") -> dict[str, dict[str, Any]]:
-    rows = conn.execute(text(
-        f"SELECT `mirakl_order_id`, `status`, `id_order`, `reference`, `attempts`, `error_code`, `last_error` "
-        f"FROM `{prefix}mirakl_bridge_order` WHERE `platform` = :p"
-    ), {"p": CODE}).mappings()
+    rows = conn.execute(
+        text(
+            f"SELECT `mirakl_order_id`, `status`, `id_order`, `reference`, `attempts`, `error_code`, `last_error` "
+            f"FROM `{prefix}mirakl_bridge_order` WHERE `platform` = :p"
+        ),
+        {"p": CODE},
+    ).mappings()
     return {r["mirakl_order_id"]: dict(r) for r in rows}
 
 
 # (table, SQL counting its rows that belong to no order) -- run after an import
 _ORPHANS: tuple[tuple[str, str], ...] = (
-    ("cart", "SELECT COUNT(*) FROM `{p}cart` c WHERE NOT EXISTS "
-             "(SELECT 1 FROM `{p}orders` o WHERE o.`id_cart` = c.`id_cart`)"),
-    ("cart_product", "SELECT COUNT(*) FROM `{p}cart_product` cp WHERE NOT EXISTS "
-                     "(SELECT 1 FROM `{p}orders` o WHERE o.`id_cart` = cp.`id_cart`)"),
-    ("customer", "SELECT COUNT(*) FROM `{p}customer` c WHERE NOT EXISTS "
-                 "(SELECT 1 FROM `{p}orders` o WHERE o.`id_customer` = c.`id_customer`)"),
-    ("address", "SELECT COUNT(*) FROM `{p}address` a WHERE a.`id_customer` > 0 AND NOT EXISTS "
-                "(SELECT 1 FROM `{p}orders` o WHERE o.`id_address_delivery` = a.`id_address` "
-                "OR o.`id_address_invoice` = a.`id_address`)"),
-    ("order_detail", "SELECT COUNT(*) FROM `{p}order_detail` d WHERE NOT EXISTS "
-                     "(SELECT 1 FROM `{p}orders` o WHERE o.`id_order` = d.`id_order`)"),
-    ("order_history", "SELECT COUNT(*) FROM `{p}order_history` h WHERE NOT EXISTS "
-                      "(SELECT 1 FROM `{p}orders` o WHERE o.`id_order` = h.`id_order`)"),
-    ("order_carrier", "SELECT COUNT(*) FROM `{p}order_carrier` c WHERE NOT EXISTS "
-                      "(SELECT 1 FROM `{p}orders` o WHERE o.`id_order` = c.`id_order`)"),
-    ("order_payment", "SELECT COUNT(*) FROM `{p}order_payment` op WHERE NOT EXISTS "
-                      "(SELECT 1 FROM `{p}orders` o WHERE o.`reference` = op.`order_reference`)"),
-    ("message", "SELECT COUNT(*) FROM `{p}message` m WHERE m.`id_order` > 0 AND NOT EXISTS "
-                "(SELECT 1 FROM `{p}orders` o WHERE o.`id_order` = m.`id_order`)"),
-    ("bridge customer map", "SELECT COUNT(*) FROM `{p}mirakl_bridge_customer` bc WHERE NOT EXISTS "
-                            "(SELECT 1 FROM `{p}customer` c WHERE c.`id_customer` = bc.`id_customer`)"),
-    ("map row importing", "SELECT COUNT(*) FROM `{p}mirakl_bridge_order` WHERE `status` = 'importing'"),
-    ("map row imported without order", "SELECT COUNT(*) FROM `{p}mirakl_bridge_order` b WHERE "
-                                       "b.`status` = 'imported' AND NOT EXISTS "
-                                       "(SELECT 1 FROM `{p}orders` o WHERE o.`id_order` = b.`id_order`)"),
+    (
+        "cart",
+        (
+            "SELECT COUNT(*) FROM `{p}cart` c WHERE NOT EXISTS "
+            "(SELECT 1 FROM `{p}orders` o WHERE o.`id_cart` = c.`id_cart`)"
+        ),
+    ),
+    (
+        "cart_product",
+        (
+            "SELECT COUNT(*) FROM `{p}cart_product` cp WHERE NOT EXISTS "
+            "(SELECT 1 FROM `{p}orders` o WHERE o.`id_cart` = cp.`id_cart`)"
+        ),
+    ),
+    (
+        "customer",
+        (
+            "SELECT COUNT(*) FROM `{p}customer` c WHERE NOT EXISTS "
+            "(SELECT 1 FROM `{p}orders` o WHERE o.`id_customer` = c.`id_customer`)"
+        ),
+    ),
+    (
+        "address",
+        (
+            "SELECT COUNT(*) FROM `{p}address` a WHERE a.`id_customer` > 0 AND NOT EXISTS "
+            "(SELECT 1 FROM `{p}orders` o WHERE o.`id_address_delivery` = a.`id_address` "
+            "OR o.`id_address_invoice` = a.`id_address`)"
+        ),
+    ),
+    (
+        "order_detail",
+        (
+            "SELECT COUNT(*) FROM `{p}order_detail` d WHERE NOT EXISTS "
+            "(SELECT 1 FROM `{p}orders` o WHERE o.`id_order` = d.`id_order`)"
+        ),
+    ),
+    (
+        "order_history",
+        (
+            "SELECT COUNT(*) FROM `{p}order_history` h WHERE NOT EXISTS "
+            "(SELECT 1 FROM `{p}orders` o WHERE o.`id_order` = h.`id_order`)"
+        ),
+    ),
+    (
+        "order_carrier",
+        (
+            "SELECT COUNT(*) FROM `{p}order_carrier` c WHERE NOT EXISTS "
+            "(SELECT 1 FROM `{p}orders` o WHERE o.`id_order` = c.`id_order`)"
+        ),
+    ),
+    (
+        "order_payment",
+        (
+            "SELECT COUNT(*) FROM `{p}order_payment` op WHERE NOT EXISTS "
+            "(SELECT 1 FROM `{p}orders` o WHERE o.`reference` = op.`order_reference`)"
+        ),
+    ),
+    (
+        "message",
+        (
+            "SELECT COUNT(*) FROM `{p}message` m WHERE m.`id_order` > 0 AND NOT EXISTS "
+            "(SELECT 1 FROM `{p}orders` o WHERE o.`id_order` = m.`id_order`)"
+        ),
+    ),
+    (
+        "bridge customer map",
+        (
+            "SELECT COUNT(*) FROM `{p}mirakl_bridge_customer` bc WHERE NOT EXISTS "
+            "(SELECT 1 FROM `{p}customer` c WHERE c.`id_customer` = bc.`id_customer`)"
+        ),
+    ),
+    ("map row importing", ("SELECT COUNT(*) FROM `{p}mirakl_bridge_order` WHERE `status` = 'importing'")),
+    (
+        "map row imported without order",
+        (
+            "SELECT COUNT(*) FROM `{p}mirakl_bridge_order` b WHERE "
+            "b.`status` = 'imported' AND NOT EXISTS "
+            "(SELECT 1 FROM `{p}orders` o WHERE o.`id_order` = b.`id_order`)"
+        ),
+    ),
 )
 
 
@@ -143,10 +235,16 @@ def stock_by_sku(engine: Engine, ids: Any, skus: Iterable[str]) -> dict[str, int
     with engine.connect() as conn:
         for sku in skus:
             id_product, id_pa = sku_ref(ids, sku)
-            out[sku] = int(conn.execute(text(
-                f"SELECT SUM(`quantity`) FROM `{ids.prefix}stock_available` WHERE `id_product` = :p "
-                f"AND `id_product_attribute` = :a AND `id_shop` IN (0, :s)"
-            ), {"p": id_product, "a": id_pa, "s": ids.id_shop}).scalar() or 0)
+            out[sku] = int(
+                conn.execute(
+                    text(
+                        f"SELECT SUM(`quantity`) FROM `{ids.prefix}stock_available` WHERE `id_product` = :p "
+                        f"AND `id_product_attribute` = :a AND `id_shop` IN (0, :s)"
+                    ),
+                    {"p": id_product, "a": id_pa, "s": ids.id_shop},
+                ).scalar()
+                or 0
+            )
     return out
 
 

@@ -24,13 +24,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bridge.config import config_from_dict  # noqa: E402
-from bridge.jobs import import_orders  # noqa: E402
-from bridge.jobs.context import TaskContext  # noqa: E402
-from bridge.jobs.report import TaskReport  # noqa: E402
-from bridge.jobs.runner import run_task  # noqa: E402
-from bridge.logging import configure_logging  # noqa: E402
-from bridge.wiring import App  # noqa: E402
+from bridge.config import config_from_dict
+from bridge.jobs import import_orders
+from bridge.jobs.context import TaskContext
+from bridge.jobs.report import TaskReport
+from bridge.jobs.runner import run_task
+from bridge.logging import configure_logging
+from bridge.wiring import App
 
 
 def main(argv: list[str]) -> int:
@@ -45,9 +45,19 @@ def main(argv: list[str]) -> int:
         if sys.stdin.readline().strip() != "go":
             return 3
     if "--direct" in argv:
-        report = TaskReport(task="import", platform=code, run_id=uuid.uuid4().hex[:16], started_at=app.clock())
-        ctx = TaskContext(app=app, platform=cfg.platform(code), mirakl=app.mirakl(code), report=report,
-                          run_id=report.run_id, dry_run=False, clock=app.clock, stop=threading.Event())
+        report = TaskReport(
+            task="import", platform=code, run_id=uuid.uuid4().hex[:16], started_at=app.clock()
+        )
+        ctx = TaskContext(
+            app=app,
+            platform=cfg.platform(code),
+            mirakl=app.mirakl(code),
+            report=report,
+            run_id=report.run_id,
+            dry_run=False,
+            clock=app.clock,
+            stop=threading.Event(),
+        )
         import_orders.run(ctx)
         report.finish(app.clock())
     else:

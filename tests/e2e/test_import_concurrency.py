@@ -45,13 +45,19 @@ def sim() -> Iterator[MiraklSimulator]:
         yield s
 
 
-def start_worker(config_path: Path, *extra: str, env: dict[str, str] | None = None,
-                 stderr_path: Path | None = None) -> subprocess.Popen[str]:
+def start_worker(
+    config_path: Path, *extra: str, env: dict[str, str] | None = None, stderr_path: Path | None = None
+) -> subprocess.Popen[str]:
     full_env = {**os.environ, **ENV, "PYTHONPATH": str(ROOT), **(env or {})}
     stderr = open(stderr_path, "w", encoding="utf-8") if stderr_path else subprocess.DEVNULL  # noqa: SIM115
     return subprocess.Popen(
-        [sys.executable, str(WORKER), str(config_path), *extra], cwd=ROOT, env=full_env, text=True,
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+        [sys.executable, str(WORKER), str(config_path), *extra],
+        cwd=ROOT,
+        env=full_env,
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
     )
 
 
@@ -64,16 +70,23 @@ def last_json_line(stdout: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("seed", [41, 42])
 def test_two_processes_importing_the_same_orders_import_each_exactly_once(
-        shop: Any, sim: MiraklSimulator, tmp_path: Path, seed: int) -> None:
+    shop: Any, sim: MiraklSimulator, tmp_path: Path, seed: int
+) -> None:
     set_stock(shop.engine, shop.ids, {sku: 1000 for sku in SKUS})
     before = stock_by_sku(shop.engine, shop.ids, SKUS)
     orders = recent_orders(40, seed=seed)
     sim.add_orders(orders)
     config = tmp_path / "config.json"
-    config.write_text(json.dumps(config_dict(
-        shop.url, sim.url, carrier_reference=shop.ids.carriers["colissimo"].id_reference)), encoding="utf-8")
+    config.write_text(
+        json.dumps(
+            config_dict(shop.url, sim.url, carrier_reference=shop.ids.carriers["colissimo"].id_reference)
+        ),
+        encoding="utf-8",
+    )
 
-    workers = [start_worker(config, "--direct", "--wait-go", stderr_path=tmp_path / f"w{i}.log") for i in (1, 2)]
+    workers = [
+        start_worker(config, "--direct", "--wait-go", stderr_path=tmp_path / f"w{i}.log") for i in (1, 2)
+    ]
     for w in workers:
         assert w.stdout is not None and w.stdout.readline().strip() == "ready"
     for w in workers:  # both start together
@@ -85,13 +98,17 @@ def test_two_processes_importing_the_same_orders_import_each_exactly_once(
     assert [w.returncode for w in workers] == [0, 0], [(tmp_path / f"w{i}.log").read_text() for i in (1, 2)]
 
     imported = [{i["order_id"] for i in r["items"].get("imported", [])} for r in reports]
-    print(f"seed {seed}: worker 1 imported {len(imported[0])}, worker 2 imported {len(imported[1])}, "
-          f"skipped {[r['counts'].get('skipped', 0) for r in reports]}")
+    print(
+        f"seed {seed}: worker 1 imported {len(imported[0])}, worker 2 imported {len(imported[1])}, "
+        f"skipped {[r['counts'].get('skipped', 0) for r in reports]}, errors {[len(r['errors']) for r in reports]}"
+    )
     assert imported[0].isdisjoint(imported[1])
     assert imported[0] | imported[1] == {o["order_id"] for o in orders}
     with shop.engine.connect() as conn:
         assert ps_orders_by_mirakl_id(conn) == {o["order_id"]: 1 for o in orders}
-        assert {k: r["status"] for k, r in map_rows(conn).items()} == {o["order_id"]: "imported" for o in orders}
+        assert {k: r["status"] for k, r in map_rows(conn).items()} == {
+            o["order_id"]: "imported" for o in orders
+        }
         assert orphan_counts(conn) == dict.fromkeys(orphan_counts(conn), 0)
     units = live_units(orders)
     assert stock_by_sku(shop.engine, shop.ids, SKUS) == {sku: before[sku] - units[sku] for sku in SKUS}

@@ -57,8 +57,12 @@ def sim() -> Iterator[MiraklSimulator]:
 
 def _imported_count(shop: Any) -> int:
     with shop.engine.connect() as conn:
-        return int(conn.execute(text(
-            "SELECT COUNT(*) FROM ps_mirakl_bridge_order WHERE status = 'imported'")).scalar() or 0)
+        return int(
+            conn.execute(
+                text("SELECT COUNT(*) FROM ps_mirakl_bridge_order WHERE status = 'imported'")
+            ).scalar()
+            or 0
+        )
 
 
 def _kill_at_random_moment(shop: Any, config: Path, rng: random.Random, log: Path) -> str:
@@ -118,15 +122,20 @@ def _check_consistent(shop: Any, orders: list[dict[str, Any]], before: dict[str,
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_an_import_killed_at_random_points_and_run_again_imports_every_order_exactly_once(
-        shop: Any, sim: MiraklSimulator, tmp_path: Path, seed: int) -> None:
+    shop: Any, sim: MiraklSimulator, tmp_path: Path, seed: int
+) -> None:
     rng = random.Random(seed)
     set_stock(shop.engine, shop.ids, {sku: 1000 for sku in SKUS})
     before = stock_by_sku(shop.engine, shop.ids, SKUS)
     orders = recent_orders(N_ORDERS, seed=seed)
     sim.add_orders(orders)
     config = tmp_path / "config.json"
-    config.write_text(json.dumps(config_dict(
-        shop.url, sim.url, carrier_reference=shop.ids.carriers["colissimo"].id_reference)), encoding="utf-8")
+    config.write_text(
+        json.dumps(
+            config_dict(shop.url, sim.url, carrier_reference=shop.ids.carriers["colissimo"].id_reference)
+        ),
+        encoding="utf-8",
+    )
 
     story = []
     for attempt in (1, 2):
@@ -138,8 +147,10 @@ def test_an_import_killed_at_random_points_and_run_again_imports_every_order_exa
         done = _check_consistent(shop, orders, before)
         story[-1] += f" -> {len(done)} imported"
     report = _run_to_completion(config, tmp_path / "final.log")
-    print(f"seed {seed}: " + "; ".join(story) + f"; final run imported {report['counts'].get('imported', 0)}, "
-          f"skipped {report['counts'].get('skipped', 0)}")
+    print(
+        f"seed {seed}: " + "; ".join(story) + f"; final run imported {report['counts'].get('imported', 0)}, "
+        f"skipped {report['counts'].get('skipped', 0)}"
+    )
 
     assert report["status"] == "ok", report
     done = _check_consistent(shop, orders, before)

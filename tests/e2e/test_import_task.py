@@ -28,8 +28,8 @@ from tests.e2e.import_support import (
     SKUS,
     live_units,
     make_config,
-    one_order,
     map_rows,
+    one_order,
     orphan_counts,
     ps_orders_by_mirakl_id,
     recent_orders,
@@ -48,7 +48,9 @@ def sim() -> Iterator[MiraklSimulator]:
 
 
 def _app(shop: Any, sim: MiraklSimulator, **orders: Any) -> App:
-    cfg = make_config(shop.url, sim.url, carrier_reference=shop.ids.carriers["colissimo"].id_reference, **orders)
+    cfg = make_config(
+        shop.url, sim.url, carrier_reference=shop.ids.carriers["colissimo"].id_reference, **orders
+    )
     return App(cfg)
 
 
@@ -74,8 +76,9 @@ def _add(sim: MiraklSimulator, skus: list[str], quantities: list[int], *, seed: 
 # --- the happy path -------------------------------------------------------------------------------
 
 
-def test_shipping_orders_become_prestashop_orders_that_satisfy_the_invariants(shop: Any,
-                                                                              sim: MiraklSimulator) -> None:
+def test_shipping_orders_become_prestashop_orders_that_satisfy_the_invariants(
+    shop: Any, sim: MiraklSimulator
+) -> None:
     before = _plenty_of_stock(shop)
     orders = recent_orders(12, seed=11, currencies=("EUR", "EUR", "USD", "GBP"))
     sim.add_orders(orders)
@@ -102,24 +105,32 @@ def _hostile_order(seed: int) -> dict[str, Any]:
     """One MUG line twice (two lines of one product), 0 € shipping, GBP, hostile names, no phone/company."""
     order = recent_orders(1, seed=seed, skus=["MUG"], lines=(1, 1), currencies=("GBP",))[0]
     first = order["order_lines"][0]
-    first["shipping_price"], first["shipping_taxes"] = Decimal("0"), []
+    first["shipping_price"], first["shipping_taxes"] = Decimal(0), []
     first["total_price"] = first["price"]
     second = {**copy.deepcopy(first), "order_line_id": f"{order['order_id']}-2", "order_line_index": 2}
     order["order_lines"] = [first, second]
     order["price"] = first["price"] + second["price"]
-    order["shipping_price"], order["total_price"] = Decimal("0"), order["price"]
+    order["shipping_price"], order["total_price"] = Decimal(0), order["price"]
     names = {"firstname": "Zoë 🌸", "lastname": "O'Brien \\ Nguyễn"}
     order["customer"].update(customer_id="CUST-HOSTILE", **names)
     for kind in ("billing_address", "shipping_address"):
         order["customer"][kind].update(
-            company=None, phone=None, phone_secondary=None, country="France", country_iso_code="FRA",
-            zip_code="42000", city="Saint-Étienne",
-            street_1="12 chemin du Moulin à Vent, résidence " + "Les Jardins de l'Observatoire " * 6, **names)
+            company=None,
+            phone=None,
+            phone_secondary=None,
+            country="France",
+            country_iso_code="FRA",
+            zip_code="42000",
+            city="Saint-Étienne",
+            street_1="12 chemin du Moulin à Vent, résidence " + "Les Jardins de l'Observatoire " * 6,
+            **names,
+        )
     return order
 
 
 def test_hostile_names_two_lines_of_one_product_free_shipping_and_a_foreign_currency_import_intact(
-        shop: Any, sim: MiraklSimulator) -> None:
+    shop: Any, sim: MiraklSimulator
+) -> None:
     _plenty_of_stock(shop)
     order = _hostile_order(seed=21)
     sim.add_orders([order])
@@ -132,14 +143,23 @@ def test_hostile_names_two_lines_of_one_product_free_shipping_and_a_foreign_curr
     with shop.engine.connect() as conn:
         row = map_rows(conn)[order["order_id"]]
         assert order_invariants(conn, shop.prefix, row["id_order"]) == []
-        o = conn.execute(text(
-            "SELECT c.firstname, c.lastname, cu.iso_code, a.address1, a.phone, a.company, o.total_shipping, "
-            "o.total_paid_tax_incl FROM ps_orders o JOIN ps_customer c ON c.id_customer = o.id_customer "
-            "JOIN ps_currency cu ON cu.id_currency = o.id_currency "
-            "JOIN ps_address a ON a.id_address = o.id_address_delivery WHERE o.id_order = :i"
-        ), {"i": row["id_order"]}).mappings().one()
-        units = conn.execute(text("SELECT SUM(product_quantity) FROM ps_order_detail WHERE id_order = :i"),
-                             {"i": row["id_order"]}).scalar()
+        o = (
+            conn.execute(
+                text(
+                    "SELECT c.firstname, c.lastname, cu.iso_code, a.address1, a.phone, a.company, o.total_shipping, "
+                    "o.total_paid_tax_incl FROM ps_orders o JOIN ps_customer c ON c.id_customer = o.id_customer "
+                    "JOIN ps_currency cu ON cu.id_currency = o.id_currency "
+                    "JOIN ps_address a ON a.id_address = o.id_address_delivery WHERE o.id_order = :i"
+                ),
+                {"i": row["id_order"]},
+            )
+            .mappings()
+            .one()
+        )
+        units = conn.execute(
+            text("SELECT SUM(product_quantity) FROM ps_order_detail WHERE id_order = :i"),
+            {"i": row["id_order"]},
+        ).scalar()
     assert o["iso_code"] == "GBP"
     assert o["firstname"] == "Zoë 🌸"
     assert o["lastname"] in ("O'Brien \\ Nguyễn", "O'Brien Nguyễn")  # PrestaShop's name rule may drop the \\
@@ -161,8 +181,9 @@ def test_running_twice_imports_nothing_twice(shop: Any, sim: MiraklSimulator) ->
     try:
         first = _run(app)
         stock_after_first = stock_by_sku(shop.engine, shop.ids, SKUS)
-        app.state.set_cursor(CODE, CATCHUP_CURSOR, datetime(2000, 1, 1, tzinfo=timezone.utc),
-                             datetime.now(timezone.utc))  # force the catch-up pass too
+        app.state.set_cursor(
+            CODE, CATCHUP_CURSOR, datetime(2000, 1, 1, tzinfo=timezone.utc), datetime.now(timezone.utc)
+        )  # force the catch-up pass too
         second = _run(app)
     finally:
         app.close()
@@ -203,8 +224,10 @@ def test_only_live_lines_are_imported(shop: Any, sim: MiraklSimulator) -> None:
     assert _imported_ids(report) == {order["order_id"]}
     with shop.engine.connect() as conn:
         row = map_rows(conn)[order["order_id"]]
-        lines = conn.execute(text("SELECT product_reference, product_quantity FROM ps_order_detail "
-                                  "WHERE id_order = :i"), {"i": row["id_order"]}).all()
+        lines = conn.execute(
+            text("SELECT product_reference, product_quantity FROM ps_order_detail WHERE id_order = :i"),
+            {"i": row["id_order"]},
+        ).all()
         assert order_invariants(conn, shop.prefix, row["id_order"]) == []
     assert [(r[0], int(r[1])) for r in lines] == [("MUG", 2)]
     after = stock_by_sku(shop.engine, shop.ids, ["MUG", "SOCKS"])
@@ -214,8 +237,9 @@ def test_only_live_lines_are_imported(shop: Any, sim: MiraklSimulator) -> None:
 # --- held orders ----------------------------------------------------------------------------------
 
 
-def test_an_unknown_sku_holds_the_order_until_the_mapping_is_fixed_and_retried(shop: Any,
-                                                                               sim: MiraklSimulator) -> None:
+def test_an_unknown_sku_holds_the_order_until_the_mapping_is_fixed_and_retried(
+    shop: Any, sim: MiraklSimulator
+) -> None:
     _plenty_of_stock(shop)
     order = _add(sim, ["MUG", "NEW-KETTLE"], [1, 1], seed=32)
     oid = order["order_id"]
@@ -235,8 +259,10 @@ def test_an_unknown_sku_holds_the_order_until_the_mapping_is_fixed_and_retried(s
         assert second.counts.get("held_waiting") == 1 and not second.items.get("imported")
 
         with shop.engine.begin() as conn:  # the merchant fixes the mapping: the socks get the SKU
-            conn.execute(text("UPDATE ps_product SET reference = 'NEW-KETTLE' WHERE id_product = :i"),
-                         {"i": shop.ids.products["SOCKS"].id_product})
+            conn.execute(
+                text("UPDATE ps_product SET reference = 'NEW-KETTLE' WHERE id_product = :i"),
+                {"i": shop.ids.products["SOCKS"].id_product},
+            )
         out = io.StringIO()
         assert cmd_orders_retry(app, CODE, oid, out) == 0
         assert "due now" in out.getvalue()
@@ -284,7 +310,9 @@ def test_an_unmapped_country_holds_the_order_with_an_error_naming_it(shop: Any, 
 # --- stock shortage -------------------------------------------------------------------------------
 
 
-def test_a_shortage_with_on_shortage_import_imports_flags_and_reports_it(shop: Any, sim: MiraklSimulator) -> None:
+def test_a_shortage_with_on_shortage_import_imports_flags_and_reports_it(
+    shop: Any, sim: MiraklSimulator
+) -> None:
     set_stock(shop.engine, shop.ids, {"MUG": 1})
     order = _add(sim, ["MUG"], [3], seed=33)
     app = _app(shop, sim, on_shortage="import", flag_out_of_stock=True)
@@ -298,16 +326,23 @@ def test_a_shortage_with_on_shortage_import_imports_flags_and_reports_it(shop: A
     assert report.counts.get("imported_short") == 1
     with shop.engine.connect() as conn:
         row = map_rows(conn)[order["order_id"]]
-        states = [r[0] for r in conn.execute(text(
-            "SELECT id_order_state FROM ps_order_history WHERE id_order = :i ORDER BY id_order_history"),
-            {"i": row["id_order"]})]
+        states = [
+            r[0]
+            for r in conn.execute(
+                text(
+                    "SELECT id_order_state FROM ps_order_history WHERE id_order = :i ORDER BY id_order_history"
+                ),
+                {"i": row["id_order"]},
+            )
+        ]
         assert order_invariants(conn, shop.prefix, row["id_order"]) == []
     assert states[-1] == shop.ids.order_states["PS_OS_OUTOFSTOCK_PAID"]
     assert stock_by_sku(shop.engine, shop.ids, ["MUG"]) == {"MUG": 1 - 3}
 
 
-def test_a_shortage_with_on_shortage_hold_holds_then_imports_once_stock_is_back(shop: Any,
-                                                                               sim: MiraklSimulator) -> None:
+def test_a_shortage_with_on_shortage_hold_holds_then_imports_once_stock_is_back(
+    shop: Any, sim: MiraklSimulator
+) -> None:
     set_stock(shop.engine, shop.ids, {"MUG": 1})
     order = _add(sim, ["MUG"], [3], seed=34)
     oid = order["order_id"]
@@ -336,12 +371,13 @@ def _cursor(app: App, name: str) -> datetime | None:
     return app.state.get_cursor(CODE, name)
 
 
-def test_the_cursor_moves_to_the_last_update_seen_after_the_orders_are_committed(shop: Any,
-                                                                                sim: MiraklSimulator) -> None:
+def test_the_cursor_moves_to_the_last_update_seen_after_the_orders_are_committed(
+    shop: Any, sim: MiraklSimulator
+) -> None:
     _plenty_of_stock(shop)
     orders = recent_orders(4, seed=13)
     sim.add_orders(orders)
-    latest = max(datetime.fromisoformat(o["last_updated_date"].replace("Z", "+00:00")) for o in orders)
+    latest = max(datetime.fromisoformat(o["last_updated_date"]) for o in orders)
     app = _app(shop, sim)
     try:
         assert _cursor(app, CURSOR) is None
@@ -372,8 +408,9 @@ def test_a_failed_page_fetch_leaves_the_cursor_where_it_was(shop: Any, sim: Mira
     assert again.counts.get("imported") == 3
 
 
-def test_an_unparseable_order_is_reported_held_and_keeps_the_others_going(shop: Any,
-                                                                        sim: MiraklSimulator) -> None:
+def test_an_unparseable_order_is_reported_held_and_keeps_the_others_going(
+    shop: Any, sim: MiraklSimulator
+) -> None:
     _plenty_of_stock(shop)
     good = recent_orders(2, seed=15)
     bad = recent_orders(1, seed=16)[0]

@@ -29,8 +29,9 @@ def test_the_first_run_reads_the_catch_up_days_and_counts_as_the_catch_up() -> N
 
 def test_a_later_run_reads_from_the_cursor_minus_the_overlap() -> None:
     cursor = datetime(2025, 6, 10, 11, 20, tzinfo=timezone.utc)
-    w = import_window(now=NOW, cursor=cursor, last_catchup=NOW - timedelta(hours=5), overlap=TWO_HOURS,
-                      catchup_days=7)
+    w = import_window(
+        now=NOW, cursor=cursor, last_catchup=NOW - timedelta(hours=5), overlap=TWO_HOURS, catchup_days=7
+    )
     assert w.since == datetime(2025, 6, 10, 9, 20, tzinfo=timezone.utc)
     assert w.kind == INCREMENTAL
     assert w.catchup is False
@@ -44,22 +45,25 @@ def test_a_zero_overlap_reads_from_the_cursor_itself() -> None:
 
 def test_the_catch_up_is_due_once_a_day_and_reads_the_catch_up_days() -> None:
     cursor = datetime(2025, 6, 10, 11, 0, tzinfo=timezone.utc)
-    w = import_window(now=NOW, cursor=cursor, last_catchup=NOW - timedelta(days=1), overlap=TWO_HOURS,
-                      catchup_days=3)
+    w = import_window(
+        now=NOW, cursor=cursor, last_catchup=NOW - timedelta(days=1), overlap=TWO_HOURS, catchup_days=3
+    )
     assert w.since == datetime(2025, 6, 7, 12, 0, tzinfo=timezone.utc)
     assert w.kind == CATCHUP
     assert w.catchup is True
 
 
 def test_the_catch_up_is_not_due_23_hours_after_the_last_one() -> None:
-    w = import_window(now=NOW, cursor=NOW, last_catchup=NOW - timedelta(hours=23), overlap=TWO_HOURS,
-                      catchup_days=3)
+    w = import_window(
+        now=NOW, cursor=NOW, last_catchup=NOW - timedelta(hours=23), overlap=TWO_HOURS, catchup_days=3
+    )
     assert w.kind == INCREMENTAL
 
 
 def test_a_catch_up_without_a_catch_up_cursor_is_due_at_once() -> None:
-    w = import_window(now=NOW, cursor=NOW - timedelta(minutes=5), last_catchup=None, overlap=TWO_HOURS,
-                      catchup_days=7)
+    w = import_window(
+        now=NOW, cursor=NOW - timedelta(minutes=5), last_catchup=None, overlap=TWO_HOURS, catchup_days=7
+    )
     assert w.kind == CATCHUP
     assert w.since == datetime(2025, 6, 3, 12, 0, tzinfo=timezone.utc)
 
@@ -78,14 +82,18 @@ def test_a_cursor_ahead_of_the_local_clock_never_asks_for_the_future() -> None:
 
 def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ValueError):
-        import_window(now=NOW.replace(tzinfo=None), cursor=None, last_catchup=None, overlap=TWO_HOURS,
-                      catchup_days=7)
+        import_window(
+            now=NOW.replace(tzinfo=None), cursor=None, last_catchup=None, overlap=TWO_HOURS, catchup_days=7
+        )
 
 
 def test_the_cursor_moves_to_the_greatest_update_seen_when_the_window_is_complete() -> None:
     old = datetime(2025, 6, 10, 8, 0, tzinfo=timezone.utc)
-    seen = [datetime(2025, 6, 10, 9, 0, tzinfo=timezone.utc), datetime(2025, 6, 10, 10, 30, tzinfo=timezone.utc),
-            datetime(2025, 6, 10, 7, 0, tzinfo=timezone.utc)]
+    seen = [
+        datetime(2025, 6, 10, 9, 0, tzinfo=timezone.utc),
+        datetime(2025, 6, 10, 10, 30, tzinfo=timezone.utc),
+        datetime(2025, 6, 10, 7, 0, tzinfo=timezone.utc),
+    ]
     assert next_cursor(old, seen, complete=True) == datetime(2025, 6, 10, 10, 30, tzinfo=timezone.utc)
 
 
@@ -106,8 +114,13 @@ def test_an_empty_window_leaves_a_missing_cursor_missing() -> None:
 
 def test_retry_delays_double_from_half_an_hour_up_to_twelve_hours() -> None:
     assert [retry_delay(n) for n in (1, 2, 3, 4, 5, 6, 40)] == [
-        timedelta(minutes=30), timedelta(hours=1), timedelta(hours=2), timedelta(hours=4), timedelta(hours=8),
-        timedelta(hours=12), timedelta(hours=12),
+        timedelta(minutes=30),
+        timedelta(hours=1),
+        timedelta(hours=2),
+        timedelta(hours=4),
+        timedelta(hours=8),
+        timedelta(hours=12),
+        timedelta(hours=12),
     ]
 
 
@@ -119,7 +132,15 @@ def test_a_held_order_is_due_when_its_retry_date_has_passed() -> None:
 
 def test_a_held_order_changed_on_mirakl_since_the_hold_is_due_at_once() -> None:
     held_at = NOW - timedelta(minutes=10)
-    assert held_order_due(now=NOW, next_attempt_at=NOW + timedelta(hours=1), held_at=held_at,
-                          mirakl_updated=NOW - timedelta(minutes=5))
-    assert not held_order_due(now=NOW, next_attempt_at=NOW + timedelta(hours=1), held_at=held_at,
-                              mirakl_updated=NOW - timedelta(minutes=15))
+    assert held_order_due(
+        now=NOW,
+        next_attempt_at=NOW + timedelta(hours=1),
+        held_at=held_at,
+        mirakl_updated=NOW - timedelta(minutes=5),
+    )
+    assert not held_order_due(
+        now=NOW,
+        next_attempt_at=NOW + timedelta(hours=1),
+        held_at=held_at,
+        mirakl_updated=NOW - timedelta(minutes=15),
+    )
