@@ -12,7 +12,8 @@ Families (all prefixed ``mirakl_bridge_``):
                                                         task-run table at start-up
 - ``task_last_run_timestamp_seconds{platform,task}``   last run start, whatever its status
 - ``task_missed_total{platform,task,reason}``          scheduled runs not started (misfire, already running)
-- ``orders_total{platform,outcome}``                   accepted / refused / left / imported / held / shipped
+- ``orders_total{platform,outcome}``                   accepted / refused / left / imported / held / shipped /
+                                                        cancelled
 - ``offers_total{platform,outcome}``                   sent / rejected
 - ``mirakl_requests_total{platform,endpoint,status}``  every Mirakl HTTP attempt (status "error": no answer)
 - ``mirakl_request_duration_seconds{platform,endpoint}`` histogram of those attempts
@@ -40,7 +41,7 @@ SUCCESS = frozenset({"ok", "partial"})
 ORDER_COUNTS: dict[str, dict[str, str]] = {
     "accept": {"accepted": "accepted", "refused": "refused", "left_pending": "left"},
     "import": {"imported": "imported", "held": "held"},
-    "ship": {"shipped": "shipped"},
+    "ship": {"confirmed": "shipped", "cancelled": "cancelled"},
 }
 OFFER_COUNTS: dict[str, dict[str, str]] = {
     "offers": {"sent": "sent", "rejected": "rejected"},

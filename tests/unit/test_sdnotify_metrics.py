@@ -55,9 +55,11 @@ def test_report_counts_become_order_and_offer_counters_and_last_success() -> Non
     m.observe(report("offers", "ok", {"sent": 120, "accepted": 118, "rejected": 2}))
     m.observe(report("offers", "failed", {}, hour=10))
     m.observe(report("import", "ok", {"would_import": 5}, dry_run=True))
+    m.observe(report("ship", "ok", {"checked": 7, "confirmed": 5, "cancelled": 1, "waiting_for_tracking": 1}))
     orders = {o: sample(m, "mirakl_bridge_orders_total", platform="carrefour", outcome=o)
-              for o in ("accepted", "refused", "left", "imported", "held")}
-    assert orders == {"accepted": 3.0, "refused": 1.0, "left": 2.0, "imported": 4.0, "held": 1.0}
+              for o in ("accepted", "refused", "left", "imported", "held", "shipped", "cancelled")}
+    assert orders == {"accepted": 3.0, "refused": 1.0, "left": 2.0, "imported": 4.0, "held": 1.0, "shipped": 5.0,
+                      "cancelled": 1.0}
     assert sample(m, "mirakl_bridge_offers_total", platform="carrefour", outcome="sent") == 120.0
     assert sample(m, "mirakl_bridge_offers_total", platform="carrefour", outcome="rejected") == 2.0
     assert sample(m, "mirakl_bridge_task_runs_total", platform="carrefour", task="offers", status="failed") == 1.0
