@@ -200,3 +200,29 @@ def test_a_lost_database_lock_stops_the_daemon_with_exit_1(shop, sim, monkeypatc
             conn.execute(text("KILL :id"), {"id": int(holder)})  # as a database restart would
         d.thread.join(WAIT_S)
         assert d.code == 1
+
+
+def test_the_four_real_tasks_run_as_scheduled_jobs_from_offers_to_ship(shop, sim) -> None:
+    from tests.e2e.import_support import one_order
+
+    carrier = shop.ids.carriers["colissimo"].id_reference
+    app = make_app(shop, sim.url, orders={"carriers": {"STD": carrier}})
+    with InThread(app) as d:
+        d.daemon.fire_now("offers", CODE)
+        offers = wait_for("the offers run", lambda: finished(shop, "offers"))[0]
+        order = one_order(["MUG"], [1], seed=5, state="WAITING_ACCEPTANCE")  # not shipped to Italy (no 22 % tax)
+        sim.add_orders([order])
+        d.daemon.fire_now("accept", CODE)
+        accept = wait_for("the accept run", lambda: finished(shop, "accept"))[0]
+        sim.advance()  # Mirakl debits the customer: the order goes to SHIPPING
+        d.daemon.fire_now("import", CODE)
+        imported = wait_for("the import run", lambda: finished(shop, "import"))[0]
+        d.daemon.fire_now("ship", CODE)
+        ship = wait_for("the ship run", lambda: finished(shop, "ship"))[0]
+        assert d.stop() == EXIT_OK
+    assert [r["trigger"] for r in (offers, accept, imported, ship)] == ["schedule"] * 4
+    assert offers["status"] in ("ok", "partial") and sim.uploads, offers["report"]
+    assert accept["status"] == "ok" and accept["report"]["counts"]["accepted"] == 1
+    assert imported["status"] == "ok", imported["report"]
+    assert [i["order_id"] for i in imported["report"]["items"]["imported"]] == [order["order_id"]]
+    assert ship["status"] == "ok", ship["report"]  # not shipped in PrestaShop yet: nothing to confirm
