@@ -8,14 +8,17 @@ from __future__ import annotations
 import copy
 import io
 import json
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
+from bridge.cli import main as cli_main
 from bridge.jobs.import_orders import CATCHUP_CURSOR, CURSOR
 from bridge.jobs.report import TaskReport
 from bridge.jobs.runner import run_task
@@ -458,3 +461,95 @@ def test_orders_retry_refuses_an_order_that_is_not_held(shop: Any, sim: MiraklSi
         assert cmd_orders_show(app, CODE, "NOPE-1", False, out) == 1
     finally:
         app.close()
+
+
+# --- catch-up, stop, cancelled held orders, CLI ---------------------------------------------------
+
+
+def test_an_order_missed_by_the_overlap_is_imported_by_the_daily_catch_up(
+    shop: Any, sim: MiraklSimulator
+) -> None:
+    _plenty_of_stock(shop)
+    sim.add_orders(recent_orders(2, seed=61, hours_ago=1))
+    late = recent_orders(1, seed=62, hours_ago=30)[0]  # updated long before the cursor: beyond the overlap
+    app = _app(shop, sim)
+    try:
+        _run(app)
+        sim.add_orders([late])  # appears late in the SHIPPING list (e.g. an operator-side delay)
+        incremental = _run(app)
+        assert incremental.extra["window"]["kind"] == "incremental"
+        assert not incremental.items.get("imported")
+        yesterday = datetime.now(timezone.utc) - timedelta(days=1, minutes=1)
+        app.state.set_cursor(CODE, CATCHUP_CURSOR, yesterday, datetime.now(timezone.utc))
+        catchup = _run(app)
+    finally:
+        app.close()
+    assert catchup.extra["window"]["kind"] == "catchup"
+    assert _imported_ids(catchup) == {late["order_id"]}
+
+
+def test_a_stop_request_leaves_the_cursor_and_the_orders_untouched(shop: Any, sim: MiraklSimulator) -> None:
+    _plenty_of_stock(shop)
+    sim.add_orders(recent_orders(3, seed=63))
+    stop = threading.Event()
+    stop.set()
+    app = _app(shop, sim)
+    try:
+        report = run_task(app, "import", CODE, force=True, stop=stop)
+        cursor = _cursor(app, CURSOR)
+    finally:
+        app.close()
+    assert report.status == "partial" and "stopped" in report.reason
+    assert cursor is None
+    with shop.engine.connect() as conn:
+        assert ps_orders_by_mirakl_id(conn) == {}
+
+
+def test_a_held_order_cancelled_on_mirakl_is_dropped_at_its_retry(shop: Any, sim: MiraklSimulator) -> None:
+    _plenty_of_stock(shop)
+    order = _add(sim, ["MUG", "NEW-KETTLE"], [1, 1], seed=64)
+    oid = order["order_id"]
+    app = _app(shop, sim)
+    try:
+        _run(app)
+        for line in order["order_lines"]:
+            sim.cancel_line(oid, line["order_line_id"])
+        assert cmd_orders_retry(app, CODE, oid, io.StringIO()) == 0
+        report = _run(app)
+    finally:
+        app.close()
+    assert [d["order_id"] for d in report.items["dropped"]] == [oid]
+    with shop.engine.connect() as conn:
+        assert map_rows(conn)[oid]["status"] == "cancelled"
+        assert ps_orders_by_mirakl_id(conn) == {}
+
+
+def test_the_cli_shows_an_imported_order_from_all_three_sides(
+    shop: Any, sim: MiraklSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _plenty_of_stock(shop)
+    order = _add(sim, ["SOCKS"], [2], seed=65)
+    app = _app(shop, sim)
+    try:
+        _run(app)
+    finally:
+        app.close()
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[shop]\ndatabase_url = "{shop.url}"\n\n[[platforms]]\ncode = "{CODE}"\napi_url = "{sim.url}"\n'
+        f'api_key_env = "SIM_MIRAKL_KEY"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("SIM_MIRAKL_KEY", API_KEY)
+    out, err = io.StringIO(), io.StringIO()
+    code = cli_main(
+        ["--config", str(config), "orders", "show", order["order_id"], "--platform", CODE],
+        stdout=out,
+        stderr=err,
+    )
+    text_out = out.getvalue()
+    assert code == 0, err.getvalue()
+    assert f"Order {order['order_id']} on {CODE}" in text_out
+    assert "state SHIPPING" in text_out and "2 x SOCKS" in text_out
+    assert "status imported" in text_out and "id_order" in text_out
+    assert "History (newest first)" in text_out
