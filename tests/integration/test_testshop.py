@@ -76,6 +76,38 @@ def test_generate_catalog_adds_products_combinations_and_coherent_stock(shop) ->
     assert combos == 900
 
 
+@pytest.mark.db
+def test_generated_catalogue_is_sellable_in_both_shops_with_shared_stock_and_dated_specific_prices(
+    multishop,
+) -> None:
+    stats = generate_catalog(multishop.engine, 300, 4.5, specific_price_ratio=0.5, seed=5)
+    first = stats.first_id_product
+    with multishop.engine.connect() as conn:
+        t = reflect_shop_tables(conn, multishop.prefix)
+        ps, sa, pa, sp = t.product_shop, t.stock_available, t.product_attribute, t.specific_price
+        per_shop = dict(
+            conn.execute(
+                select(ps.c.id_shop, func.sum(ps.c.active))
+                .where(ps.c.id_product >= first, ps.c.available_for_order == 1)
+                .group_by(ps.c.id_shop)
+            ).all()
+        )
+        locations = conn.execute(
+            select(sa.c.id_shop, sa.c.id_shop_group, func.count())
+            .where(sa.c.id_product >= first, sa.c.id_product_attribute != 0)
+            .group_by(sa.c.id_shop, sa.c.id_shop_group)
+        ).all()
+        eans = conn.execute(select(pa.c.ean13).where(pa.c.id_product >= first)).scalars().all()
+        starts = conn.execute(select(sp.c["from"]).where(sp.c.id_product >= first)).scalars().all()
+        priorities = conn.execute(select(func.count()).select_from(t.specific_price_priority)).scalar_one()
+    assert per_shop == {1: 300, 2: 300}  # every product active and orderable in both shops
+    assert locations == [(0, 1, 1350)]  # one shared stock row per combination (300 x 4.5)
+    assert len(eans) == 1350 and all(_ean_is_valid(code) for code in eans)
+    assert stats.specific_prices == len(starts) > 150
+    assert any(s is None for s in starts) and any(s is not None for s in starts)  # open and dated rows
+    assert priorities == stats.priorities > 0
+
+
 def test_the_demo_shop_builds_and_connects_on_sqlite(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     engine = make_engine(url)
