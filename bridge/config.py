@@ -296,6 +296,7 @@ class Config(_Model):
 
     # filled by load_config: non-fatal remarks (api key in file, frequent schedule, file mode)
     warnings: tuple[str, ...] = Field((), exclude=True)
+    resolved_http_token: SecretStr | None = Field(None, exclude=True)
     source_path: str = Field("", exclude=True)
 
     @model_validator(mode="after")
@@ -318,9 +319,10 @@ class Config(_Model):
         return [p.code for p in self.platforms]
 
     def http_token(self) -> str:
+        """The endpoint token: http.token, else the variable named by http.token_env (read at load time)."""
         if self.http.token is not None:
             return self.http.token.get_secret_value()
-        return os.environ.get(self.http.token_env, "")
+        return self.resolved_http_token.get_secret_value() if self.resolved_http_token else ""
 
 
 # --- loading -------------------------------------------------------------------------------------
@@ -365,8 +367,10 @@ def config_from_dict(raw: dict[str, Any], env: Mapping[str, str], *, source: Pat
         for p in cfg.platforms
     ]
     warnings = _warnings(cfg, raw, source)
+    token = env.get(cfg.http.token_env, "")
     return cfg.model_copy(
-        update={"platforms": platforms, "warnings": tuple(warnings), "source_path": str(source or "")}
+        update={"platforms": platforms, "warnings": tuple(warnings), "source_path": str(source or ""),
+                "resolved_http_token": SecretStr(token) if token else None}
     )
 
 
@@ -454,10 +458,12 @@ def min_gap_s(expr: str, tz: str = "UTC") -> float:
 def cron_trigger(expr: str, tz: str = "UTC") -> Any:
     from apscheduler.triggers.cron import CronTrigger
 
-    fields = expr.split()
+    from bridge.cronexpr import apscheduler_expr  # APScheduler 3 reads weekday numbers 0-6 as mon-sun
+
+    fields = apscheduler_expr(expr).split()
     try:
         if len(fields) == 5:
-            return CronTrigger.from_crontab(expr, timezone=ZoneInfo(tz))
+            return CronTrigger.from_crontab(" ".join(fields), timezone=ZoneInfo(tz))
         if len(fields) == 6:
             second, minute, hour, day, month, dow = fields
             return CronTrigger(

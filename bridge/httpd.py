@@ -177,7 +177,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _run(self, app: App, task: str, code: str, *, force: bool, dry_run: bool) -> Any:
         if not force and not dry_run:
-            too_soon = runner._too_soon(app, task, code, app.clock())  # same rule as run-task
+            too_soon = runner.too_soon(app, task, code, app.clock())  # same rule as run-task
             if too_soon:
                 return record_outcome(app, task, code, "skipped", too_soon.replace("--force", "force=1"),
                                       trigger="http", record=False)

@@ -112,24 +112,15 @@ class Metrics:
     def attach(self, app: App) -> None:
         """Observe every report of ``app`` and count the Mirakl requests of its clients.
 
-        The request hook is installed through the app's Mirakl client factory, so it covers
-        clients created from now on (the daemon attaches before any task runs).
+        Mirakl requests are counted through ``app.request_hooks``, called by every client the app builds.
         """
         if self.observe not in app.observers:
             app.observers.append(self.observe)
-        previous = getattr(app, "_mirakl_factory", None)
+        if self.on_mirakl_request not in app.request_hooks:
+            app.request_hooks.append(self.on_mirakl_request)
 
-        def factory(platform: Any) -> Any:
-            if previous is not None:
-                client = previous(platform)
-                if getattr(client, "_on_request", False) is None:
-                    client._on_request = self.request_hook(platform.code)
-                return client
-            from bridge.mirakl.client import MiraklClient
-
-            return MiraklClient(platform, on_request=self.request_hook(platform.code))
-
-        app._mirakl_factory = factory
+    def on_mirakl_request(self, platform: str, endpoint: str, status: int | None, duration_s: float) -> None:
+        self.request_hook(platform)(endpoint, status, duration_s)
 
     def load_last_success(self, app: App) -> None:
         """Initialise the last-success and last-run gauges from the task-run table."""

@@ -41,6 +41,8 @@ class App:
         self._clients: dict[str, MiraklClient] = {}
         self._lock = threading.Lock()
         self.observers: list[Callable[[TaskReport], None]] = []
+        # called for every Mirakl request: (platform code, endpoint code, HTTP status or None, duration_s)
+        self.request_hooks: list[Callable[[str, str, int | None, float], None]] = []
         for p in config.platforms:
             register_secret(p.api_key_value())
         register_secret(config.http_token())
@@ -91,9 +93,16 @@ class App:
                 else:
                     from bridge.mirakl.client import MiraklClient
 
-                    client = MiraklClient(platform)
+                    client = MiraklClient(platform, on_request=self._request_hook(platform.code))
                 self._clients[code] = client
             return client
+
+    def _request_hook(self, code: str) -> Callable[[str, int | None, float], None]:
+        def hook(endpoint: str, status: int | None, duration_s: float) -> None:
+            for h in list(self.request_hooks):
+                h(code, endpoint, status, duration_s)
+
+        return hook
 
     def lock_name(self, *parts: str) -> str:
         """Server-wide named-lock name for this shop database (MySQL caps names at 64 chars)."""

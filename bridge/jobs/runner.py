@@ -69,7 +69,8 @@ def run_task(
     progress: Progress | None = None,
 ) -> TaskReport:
     """Run one task once for one platform and return its report (never raises for run failures)."""
-    fn = task_function(task)
+    if task not in TASK_MODULES:
+        raise ConfigError([f"task: unknown task {task!r} (known: {', '.join(TASKS)})"])
     platform = app.config.platform(platform_code)
     clock = clock or app.clock
     run_id = uuid.uuid4().hex[:16]
@@ -83,15 +84,16 @@ def run_task(
         if not ok:
             report.status, report.reason = "skipped", why
             return report
-        if not force and not dry_run and trigger == "manual":
-            too_soon = _too_soon(app, task, platform.code, report.started_at)
-            if too_soon:
-                report.status, report.reason = "skipped", too_soon
+        if not force and not dry_run and trigger in ("manual", "http"):
+            why = too_soon(app, task, platform.code, report.started_at)
+            if why:
+                report.status, report.reason = "skipped", why
                 return report
         with _locks(app, task, platform.code):
             row_id = app.state.start_run(
                 platform=platform.code, task=task, run_id=run_id, trigger=trigger, started_at=report.started_at
             )
+            fn = task_function(task)
             log.info("task.started", trigger=trigger, dry_run=dry_run)
             ctx = TaskContext(
                 app=app, platform=platform, mirakl=app.mirakl(platform.code), report=report, run_id=run_id,
@@ -99,6 +101,10 @@ def run_task(
                 log=log,
             )
             fn(ctx)
+    except ImportError as exc:
+        report.status, report.reason = "failed", f"task {task!r} is not available: {TASK_MODULES[task]} ({exc})"
+        error_text = report.reason
+        log.error("task.unavailable", error=str(exc))
     except LockBusyError as exc:
         report.status, report.reason = "skipped", f"locked: another run holds {exc.name}"
     except StopRequested:
@@ -133,7 +139,8 @@ def run_task(
     return report
 
 
-def _too_soon(app: App, task: str, code: str, now: datetime) -> str:
+def too_soon(app: App, task: str, code: str, now: datetime) -> str:
+    """Why a manual/HTTP run is refused as too soon after the last one, or "" when it may run."""
     min_s = app.config.daemon.min_manual_interval_s
     if min_s <= 0:
         return ""
