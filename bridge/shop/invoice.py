@@ -43,19 +43,53 @@ def _start_number(conn: Connection, t: ShopTables, ctx: ShopContext) -> int:
     return int(raw) if raw.isdigit() else 0
 
 
-def next_invoice_number(conn: Connection, t: ShopTables, ctx: ShopContext, now_local: datetime) -> int:
-    if not ctx.config_bool("PS_INVOICE"):
-        return 0
-    start = _start_number(conn, t, ctx)
-    if start > 0:
-        cfg = t.configuration
-        conn.execute(update(cfg).where(cfg.c.name == START_KEY, _scope(t, ctx)).values(value=""))
-        return start
+def _max_number(t: ShopTables, ctx: ShopContext, now_local: datetime) -> Any:
     oi = t.order_invoice
     q = select(func.max(oi.c.number))
     if ctx.config_bool("PS_INVOICE_RESET"):
         q = q.where(oi.c.date_add >= datetime(now_local.year, 1, 1))
-    return int(conn.execute(q).scalar() or 0) + 1
+    return q
+
+
+def _use_start(conn: Connection, t: ShopTables, ctx: ShopContext, start: int, max_number: Any) -> int:
+    if start > 0:  # used once, then cleared (Order::setLastInvoiceNumber)
+        cfg = t.configuration
+        conn.execute(update(cfg).where(cfg.c.name == START_KEY, _scope(t, ctx)).values(value=""))
+        return start
+    return int(max_number or 0) + 1
+
+
+def next_invoice_number(conn: Connection, t: ShopTables, ctx: ShopContext, now_local: datetime) -> int:
+    if not ctx.config_bool("PS_INVOICE"):
+        return 0
+    start = _start_number(conn, t, ctx)
+    max_number = conn.execute(_max_number(t, ctx, now_local)).scalar() if start <= 0 else 0
+    return _use_start(conn, t, ctx, start, max_number)
+
+
+def reference_and_number(conn: Connection, t: ShopTables, ctx: ShopContext, *, reference: str,
+                         with_invoice: bool, now_local: datetime) -> tuple[bool, int]:
+    """One round trip: is ``reference`` already used, and the next invoice number (0 when none).
+
+    The invoice number is only consumed (start number cleared) when the reference is free.
+    """
+    o, cfg = t.orders, t.configuration
+    cols: list[Any] = [select(func.count()).select_from(o).where(o.c.reference == reference)
+                       .scalar_subquery().label("taken")]
+    numbering = with_invoice and ctx.config_bool("PS_INVOICE")
+    if numbering:
+        zero_shop = or_(cfg.c.id_shop.is_(None), cfg.c.id_shop == 0)
+        zero_group = or_(cfg.c.id_shop_group.is_(None), cfg.c.id_shop_group == 0)
+        levels = (cfg.c.id_shop == ctx.id_shop, and_(cfg.c.id_shop_group == ctx.id_shop_group, zero_shop),
+                  and_(zero_shop, zero_group))
+        cols.append(_max_number(t, ctx, now_local).scalar_subquery().label("max_number"))
+        cols += [select(cfg.c.value).where(cfg.c.name == START_KEY, level).limit(1).scalar_subquery()
+                 .label(f"start{k}") for k, level in enumerate(levels)]
+    row = conn.execute(select(*cols)).one()
+    if row.taken or not numbering:
+        return bool(row.taken), 0
+    raw = next((str(v).strip() for v in (row.start0, row.start1, row.start2) if v is not None), "")
+    return False, _use_start(conn, t, ctx, int(raw) if raw.isdigit() else 0, row.max_number)
 
 
 def shop_address(ctx: ShopContext) -> str:

@@ -39,6 +39,7 @@ class Preparer:
         self._order_states: dict[int, reads.StateFlags] = {}
         self._taxes_by_rate: dict[Decimal, TaxPart] | None = None
         self._calcs: dict[tuple[int, int, int, str], TaxCalc] = {}
+        self._attributes: dict[int, str] = {}
 
     # --- cached reference data -----------------------------------------------------------------
 
@@ -161,7 +162,8 @@ class Preparer:
         state = self._order_state(conn, cfg.order_state, required=True)
         oos_state = self._order_state(conn, cfg.out_of_stock_state, required=False)
         keys = {matches[ln.offer_sku].refs[0].key for ln in live}
-        product_rows = reads.product_rows(conn, t, keys, id_shop=ctx.id_shop, id_lang=ctx.id_lang)
+        product_rows = reads.product_rows(conn, t, keys, id_shop=ctx.id_shop, id_lang=ctx.id_lang,
+                                          attribute_cache=self._attributes)
         tax_address = invoice if ctx.config_str("PS_TAX_ADDRESS_TYPE") == "id_address_invoice" else delivery
         groups = {r["id_tax_rules_group"] for r in product_rows.values()} | {carrier.id_tax_rules_group}
         calcs = self._tax_calcs(conn, groups, tax_address)

@@ -95,33 +95,46 @@ def _attribute_names(conn: Connection, t: ShopTables, ipas: list[int], id_lang: 
 
 
 def product_rows(conn: Connection, t: ShopTables, keys: Iterable[tuple[int, int]], *, id_shop: int,
-                 id_lang: int) -> dict[tuple[int, int], dict[str, Any]]:
+                 id_lang: int, attribute_cache: dict[int, str] | None = None) -> dict[tuple[int, int], dict[str, Any]]:
     """Identifiers, names, prices and tax group of each (product, combination), PrestaShop's cart merge:
-    a combination's reference/EAN/UPC/ISBN/MPN when set, else the product's; weight = product + impact."""
+    a combination's reference/EAN/UPC/ISBN/MPN when set, else the product's; weight = product + impact.
+
+    ``attribute_cache`` (combination id -> "Size: M, Color: Blue") spares the attribute query for
+    combinations already seen by the same writer."""
     keys = sorted(set(keys))
     p, ps, pl = t.product, t.product_shop, t.product_lang
     ident = ["reference", "supplier_reference", "ean13", "upc"] + [
         c for c in ("isbn", "mpn") if t.has_column("product", c)]
-    cols = [p.c.id_product, p.c.weight, ps.c.price, ps.c.wholesale_price, ps.c.id_tax_rules_group, pl.c.name]
+    cols: list[Any] = [p.c.id_product, p.c.weight, ps.c.price, ps.c.wholesale_price, ps.c.id_tax_rules_group,
+                       pl.c.name]
     cols += [p.c[c] for c in ident]
-    q = (select(*cols)
-         .select_from(p.join(ps, and_(ps.c.id_product == p.c.id_product, ps.c.id_shop == id_shop))
-                      .outerjoin(pl, and_(pl.c.id_product == p.c.id_product, pl.c.id_shop == id_shop,
-                                          pl.c.id_lang == id_lang)))
-         .where(p.c.id_product.in_(sorted({k[0] for k in keys}))))
-    products = {int(r.id_product): r._mapping for r in conn.execute(q)}
+    source: Any = (p.join(ps, and_(ps.c.id_product == p.c.id_product, ps.c.id_shop == id_shop))
+                   .outerjoin(pl, and_(pl.c.id_product == p.c.id_product, pl.c.id_shop == id_shop,
+                                       pl.c.id_lang == id_lang)))
     ipas = sorted({k[1] for k in keys if k[1]})
-    combos: dict[int, Any] = {}
-    if ipas:
+    c_ident = [c for c in ident if t.has_column("product_attribute", c)]
+    if ipas:  # the combinations come in the same query (one row per ordered combination)
         pa, pas = t.product_attribute, t.product_attribute_shop
-        c_ident = [c for c in ident if t.has_column("product_attribute", c)]
-        q = (select(pa.c.id_product_attribute, pas.c.weight, pas.c.price, pas.c.wholesale_price,
-                    *[pa.c[c] for c in c_ident])
-             .select_from(pa.join(pas, and_(pas.c.id_product_attribute == pa.c.id_product_attribute,
-                                            pas.c.id_shop == id_shop)))
-             .where(pa.c.id_product_attribute.in_(ipas)))
-        combos = {int(r.id_product_attribute): r._mapping for r in conn.execute(q)}
-    names = _attribute_names(conn, t, ipas, id_lang)
+        source = (source.outerjoin(pa, and_(pa.c.id_product == p.c.id_product, pa.c.id_product_attribute.in_(ipas)))
+                  .outerjoin(pas, and_(pas.c.id_product_attribute == pa.c.id_product_attribute,
+                                       pas.c.id_shop == id_shop)))
+        cols += [pa.c.id_product_attribute.label("c_id"), pas.c.weight.label("c_weight"),
+                 pas.c.price.label("c_price"), pas.c.wholesale_price.label("c_wholesale_price")]
+        cols += [pa.c[c].label(f"c_{c}") for c in c_ident]
+    q = select(*cols).select_from(source).where(p.c.id_product.in_(sorted({k[0] for k in keys})))
+    products: dict[int, Any] = {}
+    combos: dict[int, dict[str, Any]] = {}
+    for r in conn.execute(q):
+        m = r._mapping
+        products[int(m["id_product"])] = m
+        if ipas and m["c_id"] is not None:
+            combos[int(m["c_id"])] = {c: m[f"c_{c}"] for c in ["weight", "price", "wholesale_price", *c_ident]}
+    cache = attribute_cache if attribute_cache is not None else {}
+    unknown = [i for i in ipas if i not in cache]
+    if unknown:
+        found = _attribute_names(conn, t, unknown, id_lang)
+        cache.update({i: found.get(i, "") for i in unknown})
+    names = cache
     out: dict[tuple[int, int], dict[str, Any]] = {}
     for idp, ipa in keys:
         prod = products.get(idp)

@@ -65,11 +65,16 @@ def insert_cart(conn: Connection, t: ShopTables, ctx: ShopContext, *, ids: Order
 _LETTERS = string.ascii_uppercase
 
 
+def random_reference() -> str:
+    """``Order::generateReference``: 9 random letters A-Z (the caller checks it is unused)."""
+    return "".join(secrets.choice(_LETTERS) for _ in range(9))
+
+
 def new_reference(conn: Connection, t: ShopTables) -> str:
-    """``Order::generateReference``: 9 random letters A-Z not used by another order."""
+    """A reference no other order uses."""
     o = t.orders
     while True:
-        candidates = ["".join(secrets.choice(_LETTERS) for _ in range(9)) for _ in range(3)]
+        candidates = [random_reference() for _ in range(3)]
         taken = {r[0] for r in conn.execute(select(o.c.reference).where(o.c.reference.in_(candidates)))}
         for ref in candidates:
             if ref not in taken:
@@ -141,6 +146,10 @@ def insert_details(conn: Connection, t: ShopTables, ctx: ShopContext, draft: Ord
     od = t.order_detail
     rows = [_detail_row(t, ctx, line, id_order=id_order, id_order_invoice=id_order_invoice,
                         in_stock=in_stock.get(line.key, 0), warnings=warnings) for line in draft.lines]
+    if getattr(conn.dialect, "insert_executemany_returning_sort_by_parameter_order", False):
+        stmt = insert(od).returning(od.c.id_order_detail, sort_by_parameter_order=True)
+        ids = [int(r[0]) for r in conn.execute(stmt, rows)]  # MariaDB 10.5+/SQLite: one round trip
+        return {line.key: i for line, i in zip(draft.lines, ids, strict=True)}
     conn.execute(insert(od), rows)
     q = select(od.c.id_order_detail, od.c.product_id, od.c.product_attribute_id).where(od.c.id_order == id_order)
     return {(int(r[1]), int(r[2])): int(r[0]) for r in conn.execute(q)}

@@ -34,7 +34,7 @@ from bridge.shop import order_rows as rows
 from bridge.shop.order_reads import StateFlags, order_states
 from bridge.shop.rows import local_naive
 from bridge.shop.shop import Shop
-from bridge.shop.stock_writer import apply_deltas, lock_stock, movements, ps_version, refresh_reserved
+from bridge.shop.stock_writer import lock_stock, movements, ps_version, update_stock
 
 Key = tuple[int, int]
 
@@ -108,8 +108,6 @@ def change_state(conn: Connection, shop: Shop, id_order: int, id_order_state: in
     version = ps_version(ctx.version)
     movable = {k: q for k, q in lines.items()
                if not (k in stock and stock[k].depends_on_stock and version and version[0] < 9)}
-    if sign:
-        apply_deltas(conn, t, ctx, {k: sign * q for k, q in movable.items()}, stock)
 
     written = 0
     if new.shipped != old.shipped and _movements_on_shipping(ctx.version):
@@ -124,7 +122,8 @@ def change_state(conn: Connection, shop: Shop, id_order: int, id_order_state: in
     o = t.orders
     conn.execute(update(o).where(o.c.id_order == id_order)
                  .values(current_state=id_order_state, valid=1 if new.logable else 0, date_upd=now_local))
-    refresh_reserved(conn, t, ctx, {k[0] for k in lines})
+    deltas = {k: sign * q for k, q in movable.items()} if sign else {}
+    update_stock(conn, t, ctx, deltas, stock, {k[0] for k in lines})  # after current_state: reserved needs it
     return StateChange(id_order, old_id, id_order_state, changed=True,
                        stock_delta=sign * sum(movable.values()), movements=written, invoice_created=invoice_created)
 

@@ -31,11 +31,11 @@ from bridge.shop.rows import local_naive
 from bridge.shop.shop import Shop
 from bridge.shop.stock_writer import (
     StockRow,
-    apply_deltas,
     movement_at_creation,
     movements,
     ps_version,
     refresh_reserved,
+    update_stock,
 )
 from bridge.state.tables import bridge_tables
 
@@ -110,8 +110,12 @@ class OrderWriter:
         final = states[-1]
         with_invoice = any(s.invoice for s in states)
         paid = p.state.logable
-        reference = rows.new_reference(conn, t)
-        number = inv.next_invoice_number(conn, t, ctx, now_local) if with_invoice else 0
+        while True:
+            reference = rows.random_reference()
+            taken, number = inv.reference_and_number(conn, t, ctx, reference=reference, with_invoice=with_invoice,
+                                                     now_local=now_local)
+            if not taken:
+                break
         id_order = rows.insert_order(
             conn, t, ctx, ids=ids, draft=d, reference=reference, payment=p.payment_label, module=p.payment_module,
             conversion_rate=p.conversion_rate, state=final.id_order_state, valid=final.logable,
@@ -188,9 +192,10 @@ class OrderWriter:
                                     "stock not decremented (PrestaShop does the same)")
                     continue
                 deltas[key] = -qty
-            apply_deltas(conn, t, ctx, deltas, p.stock)
+            update_stock(conn, t, ctx, deltas, p.stock, {k[0] for k in quantities})
             if movement_at_creation(ctx.version, p.state.shipped):
                 movements(conn, t, id_order=id_order, lines=[(k, -d) for k, d in deltas.items()],
                           rows=p.stock, sign=-1, id_reason=ctx.config_int("PS_STOCK_CUSTOMER_ORDER_REASON", 0),
                           now_local=now_local)
-        refresh_reserved(conn, t, ctx, {k[0] for k in quantities})
+        else:
+            refresh_reserved(conn, t, ctx, {k[0] for k in quantities})

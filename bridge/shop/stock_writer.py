@@ -2,13 +2,13 @@
 
 - ``lock_stock``: every ``stock_available`` row (the shop's rows, ``StockAvailable::addSqlShopRestriction``)
   of the ordered products, read FOR UPDATE: the combination rows and the product row (id_pa = 0).
-- ``apply_deltas``: ``quantity += delta`` on the ordered rows; the product row of a product with
+- ``update_stock``: ``quantity += delta`` on the ordered rows; the product row of a product with
   combinations is then set to the sum of its combination rows (``StockAvailable::postSave``), the
-  product row of a simple product is the ordered row itself.
-- ``refresh_reserved``: ``Adapter\\StockManager::updatePhysicalProductQuantity``: reserved = units of
-  the shop's orders not shipped and not cancelled/in error, physical = quantity + reserved (COALESCE 0:
-  the core relies on ``sql_mode=''``). Shared-stock rows (id_shop = 0) are refreshed too, from the
-  orders of the whole shop group (the core skips them, see the reference §1.3).
+  product row of a simple product is the ordered row itself. Then, as
+  ``Adapter\\StockManager::updatePhysicalProductQuantity``: reserved = units of the shop's orders not
+  shipped and not cancelled/in error, physical = quantity + reserved (COALESCE 0: the core relies on
+  ``sql_mode=''``), for every row of the products. Shared-stock rows (id_shop = 0) are refreshed too,
+  from the orders of the whole shop group (the core skips them, see the reference §1.3).
 - ``movements``: ``stock_mvt`` rows (id_stock = id_stock_available, sign ±1, id_employee 0).
 """
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from bridge.shop.context import ShopContext
@@ -63,15 +63,8 @@ def lock_stock(conn: Connection, t: ShopTables, ctx: ShopContext, product_ids: I
             for r in conn.execute(q)}
 
 
-def apply_deltas(conn: Connection, t: ShopTables, ctx: ShopContext, deltas: Mapping[Key, int],
-                 rows: Mapping[Key, StockRow]) -> None:
-    """``quantity += delta`` per ordered (product, combination), product rows kept equal to their sum.
-
-    ``rows`` is the locked snapshot of :func:`lock_stock` taken in the same transaction; missing rows
-    are created (PrestaShop creates them on the first stock change too).
-    """
-    sa = t.stock_available
-    filt = ctx.stock_row_filter
+def _new_quantities(deltas: Mapping[Key, int], rows: Mapping[Key, StockRow]) -> dict[Key, int]:
+    """Rows whose quantity changes: the ordered rows, and product rows set to the sum of their combinations."""
     current = {k: r.quantity for k, r in rows.items()}
     changed: dict[Key, int] = {}
     for key, delta in deltas.items():
@@ -81,33 +74,17 @@ def apply_deltas(conn: Connection, t: ShopTables, ctx: ShopContext, deltas: Mapp
     for idp in sorted({k[0] for k in deltas if k[1]}):
         total = sum(q for (p, a), q in current.items() if p == idp and a)
         if current.get((idp, 0)) != total or (idp, 0) not in rows:
-            current[(idp, 0)] = total
             changed[(idp, 0)] = total
-    updates = [{"b_id": rows[k].id_stock_available, "b_qty": q} for k, q in changed.items() if k in rows]
-    if updates:
-        conn.execute(update(sa).where(sa.c.id_stock_available == bindparam("b_id"))
-                     .values(quantity=bindparam("b_qty")), updates)
-    inserts = [complete(sa, {"id_product": k[0], "id_product_attribute": k[1], "id_shop": filt.id_shop,
-                             "id_shop_group": filt.id_shop_group, "quantity": q, "depends_on_stock": 0,
-                             "out_of_stock": rows[(k[0], 0)].out_of_stock if (k[0], 0) in rows else 2})
-               for k, q in changed.items() if k not in rows]
-    if inserts:
-        conn.execute(insert(sa), inserts)
+    return changed
 
 
-def refresh_reserved(conn: Connection, t: ShopTables, ctx: ShopContext, product_ids: Iterable[int]) -> None:
-    """Recompute reserved_quantity and physical_quantity of the products' rows (1.7.2+ columns)."""
-    if not (t.has_column("stock_available", "reserved_quantity")
-            and t.has_column("stock_available", "physical_quantity")):
-        return
-    ids = sorted(set(product_ids))
-    if not ids:
-        return
+def _reserved_subquery(t: ShopTables, ctx: ShopContext) -> Any:
+    """``updatePhysicalProductQuantity``'s reserved units of one stock row (COALESCE: strict sql_mode)."""
     sa, o, od, os_ = t.stock_available, t.orders, t.order_detail, t.order_state
     error = ctx.config_int("PS_OS_ERROR", -1)
     canceled = ctx.config_int("PS_OS_CANCELED", -1)
     shop_clause = (o.c.id_shop_group == ctx.id_shop_group) if ctx.share_stock else (o.c.id_shop == ctx.id_shop)
-    reserved = (
+    return (
         select(func.coalesce(func.sum(od.c.product_quantity - od.c.product_quantity_refunded), 0))
         .select_from(o.join(od, od.c.id_order == o.c.id_order)
                      .join(os_, os_.c.id_order_state == o.c.current_state))
@@ -116,9 +93,53 @@ def refresh_reserved(conn: Connection, t: ShopTables, ctx: ShopContext, product_
                od.c.product_id == sa.c.id_product, od.c.product_attribute_id == sa.c.id_product_attribute)
         .scalar_subquery()
     )
-    where = and_(ctx.stock_row_filter.clause(sa), sa.c.id_product.in_(ids))
-    conn.execute(update(sa).where(where).values(reserved_quantity=reserved))
+
+
+def _has_reserved(t: ShopTables) -> bool:
+    return t.has_column("stock_available", "reserved_quantity") and t.has_column("stock_available",
+                                                                                  "physical_quantity")
+
+
+def update_stock(conn: Connection, t: ShopTables, ctx: ShopContext, deltas: Mapping[Key, int],
+                 rows: Mapping[Key, StockRow], product_ids: Iterable[int]) -> None:
+    """``quantity += delta`` per (product, combination), product rows = Σ combinations, then reserved and
+    physical of every row of ``product_ids`` recomputed — one UPDATE on MariaDB/MySQL.
+
+    ``rows`` is the locked snapshot of :func:`lock_stock` taken in the same transaction; missing rows
+    are created (PrestaShop creates them on the first stock change too).
+    """
+    sa, filt = t.stock_available, ctx.stock_row_filter
+    changed = _new_quantities(deltas, rows)
+    inserts = [complete(sa, {"id_product": k[0], "id_product_attribute": k[1], "id_shop": filt.id_shop,
+                             "id_shop_group": filt.id_shop_group, "quantity": q, "depends_on_stock": 0,
+                             "out_of_stock": rows[(k[0], 0)].out_of_stock if (k[0], 0) in rows else 2})
+               for k, q in changed.items() if k not in rows]
+    if inserts:
+        conn.execute(insert(sa), inserts)
+    by_id = {rows[k].id_stock_available: q for k, q in changed.items() if k in rows}
+    quantity: Any = case(by_id, value=sa.c.id_stock_available, else_=sa.c.quantity) if by_id else sa.c.quantity
+    ids = sorted(set(product_ids) | {k[0] for k in changed})
+    if not _has_reserved(t):
+        if by_id:
+            conn.execute(update(sa).where(sa.c.id_stock_available.in_(sorted(by_id))).values(quantity=quantity))
+        return
+    where = and_(filt.clause(sa), sa.c.id_product.in_(ids))
+    if conn.dialect.name == "mysql":
+        # single-table UPDATE assigns left to right (the bridge's session has no SIMULTANEOUS_ASSIGNMENT):
+        # physical sees the new quantity and reserved
+        conn.execute(update(sa).where(where).ordered_values(
+            (sa.c.quantity, quantity), (sa.c.reserved_quantity, _reserved_subquery(t, ctx)),
+            (sa.c.physical_quantity, sa.c.quantity + sa.c.reserved_quantity)))
+        return
+    if by_id:
+        conn.execute(update(sa).where(sa.c.id_stock_available.in_(sorted(by_id))).values(quantity=quantity))
+    conn.execute(update(sa).where(where).values(reserved_quantity=_reserved_subquery(t, ctx)))
     conn.execute(update(sa).where(where).values(physical_quantity=sa.c.quantity + sa.c.reserved_quantity))
+
+
+def refresh_reserved(conn: Connection, t: ShopTables, ctx: ShopContext, product_ids: Iterable[int]) -> None:
+    """Recompute reserved_quantity and physical_quantity of the products' rows (1.7.2+ columns)."""
+    update_stock(conn, t, ctx, {}, {}, product_ids)
 
 
 def movements(conn: Connection, t: ShopTables, *, id_order: int, lines: Iterable[tuple[Key, int]],
