@@ -74,8 +74,10 @@ def create_customer(conn: Connection, t: ShopTables, ctx: ShopContext, *, firstn
         "max_payment_days": 0, "secure_key": secure_key, "note": None, "active": 1,
         "is_guest": 1 if guest else 0, "deleted": 0, "date_add": now_local, "date_upd": now_local,
     }
-    if row["firstname"] != clean_name(firstname, 0) or row["lastname"] != clean_name(lastname, 0):
-        warnings.append("customer name cleaned or truncated to fit PrestaShop's rules")
+    for field, raw in (("firstname", firstname), ("lastname", lastname)):
+        if row[field] != clean_name(raw, 0):
+            warnings.append(f"customer {field}: truncated to {column_length(c, field)} characters "
+                            f"({c.name}.{field})")
     if t.has_column("customer", "reset_password_validity"):
         row["reset_password_token"] = None
         row["reset_password_validity"] = None

@@ -23,7 +23,6 @@ from bridge.errors import ShopDataError, SkippableError
 from bridge.shop import order_reads as reads
 from bridge.shop.addresses import PlacedAddress
 from bridge.shop.context import DEFAULT_PRECISION
-from bridge.shop.rows import column_length
 from bridge.shop.shop import Shop
 from bridge.shop.skus import resolve_skus
 from bridge.shop.stock_writer import lock_stock
@@ -180,7 +179,7 @@ class Preparer:
                             fallback_taxes=self._fallback_taxes(conn), rounding=rounding,
                             tax_included=(order.tax_mode or cfg.tax_mode) != "TAX_EXCLUDED",
                             conversion_rate=currency.conversion_rate, email=email,
-                            name_max_len=column_length(t.customer, "firstname") or 255)
+                            name_max_len=0)  # cleaned here, truncated (with a warning) when written
         stock = lock_stock(conn, t, ctx, {k[0] for k in keys})
         shortages: list[tuple[str, int, int]] = []
         if ctx.config_bool("PS_STOCK_MANAGEMENT", True):

@@ -139,6 +139,7 @@ def test_overlong_fields_are_truncated_with_warnings(ps: Shop) -> None:
     assert (len(addr["lastname"]), len(addr["address1"]), len(addr["city"])) == (255, 128, 64)
     assert addr["address1"] == long_street[:128]
     assert len(customer_of(ps, written)["lastname"]) == 255
+    assert any(w.startswith("customer lastname: truncated to 255") for w in written.warnings)
     assert any("address1" in w and "truncated" in w for w in written.warnings)
     assert any("city" in w for w in written.warnings)
 
@@ -329,3 +330,21 @@ def test_the_country_label_is_used_when_the_iso_code_is_missing(shop: Any, ps: S
     o = row(ps, "orders", id_order=written.id_order)
     assert row(ps, "address", id_address=o["id_address_delivery"])["id_country"] == shop.ids.countries["BE"]
     assert row(ps, "order_detail", id_order=written.id_order)["tax_rate"] == D("21.000")  # Belgian VAT
+
+
+def test_shared_stock_of_a_shop_group_is_decremented(multishop: Any) -> None:
+    ids = multishop.ids
+    ps = Shop.from_engine(multishop.engine, multishop.prefix, ids.id_shop)
+    assert ps.context.share_stock
+    mug = ids.product("MUG")
+    writer = OrderWriter(ps)
+    with ps.engine.begin() as conn:
+        prepared = writer.prepare(conn, order("G1-A", line("MUG", 2, "9.90")), platform())
+        before = inv.stock_snapshot(conn, ps.prefix, [mug.id_product], id_shop=0, id_shop_group=ids.id_shop_group)
+        written = writer.write(conn, prepared, flag_out_of_stock=True, now=NOW)
+    with ps.engine.connect() as conn:
+        assert inv.order_invariants(conn, ps.prefix, written.id_order) == []
+        assert inv.check_stock_decrement(conn, ps.prefix, written.id_order, before) == []
+    shared = row(ps, "stock_available", id_product=mug.id_product, id_shop=0, id_product_attribute=0)
+    assert (shared["quantity"], shared["reserved_quantity"], shared["physical_quantity"]) == (
+        before[(mug.id_product, 0)] - 2, 2, before[(mug.id_product, 0)])
