@@ -14,7 +14,7 @@ For a change from the current state to ``id_order_state`` (8.1.3 ``classes/order
   books a payment for what is still unpaid;
 - then reserved/physical quantities are recomputed (``updatePhysicalProductQuantity``).
 
-The order row is locked FOR UPDATE first; asking for the state the order is already in changes
+The stock rows of the order's products, then the order row, are locked FOR UPDATE first; asking for the state the order is already in changes
 nothing, so a retried call never gives the stock back twice.
 """
 
@@ -78,6 +78,9 @@ def _movements_on_shipping(version: str) -> bool:
 def change_state(conn: Connection, shop: Shop, id_order: int, id_order_state: int, now: datetime) -> StateChange:
     """Move an order to ``id_order_state`` in the caller's transaction (never commits)."""
     t, ctx = shop.tables, shop.context
+    # same lock order as the order writer (stock rows, then orders): no deadlock between import and ship
+    lines = _lines(conn, shop, id_order)
+    stock = lock_stock(conn, t, ctx, {k[0] for k in lines}) if lines else {}
     order = _lock_order(conn, shop, id_order)
     old_id = int(order["current_state"])
     if old_id == id_order_state:
@@ -88,7 +91,6 @@ def change_state(conn: Connection, shop: Shop, id_order: int, id_order_state: in
         raise ShopDataError(f"order state {id_order_state} does not exist or is deleted")
     old = flags.get(old_id) or StateFlags(old_id, False, False, False, False, False, False)
     now_local = local_naive(now, ctx.timezone)
-    lines = _lines(conn, shop, id_order)
     dead = {ctx.config_int("PS_OS_CANCELED", -1), ctx.config_int("PS_OS_ERROR", -1)}
 
     sales: dict[int, int] = {}
@@ -104,7 +106,6 @@ def change_state(conn: Connection, shop: Shop, id_order: int, id_order_state: in
         sign = 1  # give the units back
     elif old.id_order_state in dead and new.logable:
         sign = -1  # take them again
-    stock = lock_stock(conn, t, ctx, {k[0] for k in lines}) if lines else {}
     version = ps_version(ctx.version)
     movable = {k: q for k, q in lines.items()
                if not (k in stock and stock[k].depends_on_stock and version and version[0] < 9)}
