@@ -27,7 +27,7 @@ import random
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -97,7 +97,7 @@ def shipping_orders(n: int, *, seed: int, start: datetime | None = None) -> list
 
 
 def _orders(n: int, *, seed: int, state: str, start: datetime | None) -> list[dict[str, Any]]:
-    start = start or datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=6)
+    start = start or datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
     out = generate_orders(3 * n + 10, list(SKUS), seed=seed, state=state, start=start)
     return [o for o in out if o["customer"]["shipping_address"]["country_iso_code"] != "ITA"][:n]
 

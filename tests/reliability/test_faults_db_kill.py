@@ -28,6 +28,7 @@ from tests.reliability.harness import (
     PLENTY_STOCK,
     SCARCE_STOCK,
     Runs,
+    Tally,
     assert_clean,
     audit,
     make_app,
@@ -36,7 +37,6 @@ from tests.reliability.harness import (
     settle,
     shipping_orders,
     waiting_orders,
-    Tally,
 )
 
 pytestmark = pytest.mark.db
@@ -53,7 +53,7 @@ class ConnectionKiller:
 
     def __init__(self, url: str, pattern: str, nth: int, *, target: str = "current") -> None:
         self.admin = make_engine(url)
-        self.pattern = re.compile(pattern, re.I | re.S) if pattern != COMMIT else None
+        self.pattern = re.compile(pattern, re.IGNORECASE | re.DOTALL) if pattern != COMMIT else None
         self.nth, self.target = nth, target
         self.seen, self.fired = 0, False
         self.lock_ids: set[int] = set()
