@@ -1,6 +1,7 @@
 """Run one task in its own process and optionally SIGKILL it at a chosen database event.
 
     python tests/reliability/crash_worker.py TASK CONFIG.json [--kill-after-commit N [--then M]]
+                                             [--direct] [--wait-go]
 
 TASK is ``accept`` or ``import``; CONFIG.json a config dict (secrets from the environment). The import
 run is delegated to ``tests/e2e/import_worker.py`` (the import tests' own worker), and the bridge's
@@ -11,6 +12,10 @@ fault points still work (``BRIDGE_FAULT_POINT=accept.after_or21``, ``import.afte
 event listener counts the process's COMMITs and, M statements after the N-th one (M = 0: right
 before the next statement), sends SIGKILL to the process itself. A point past the end of the run is
 never reached: the process then exits normally, and the test sees it.
+
+``--direct`` calls the task function without the runner's named locks (what a bridge whose lock
+connection was cut does); ``--wait-go`` prints ``ready`` and waits for ``go`` on stdin, so that
+several workers start at the same moment (as in ``import_worker.py``).
 """
 
 from __future__ import annotations
@@ -58,14 +63,32 @@ def main(argv: list[str]) -> int:
     if task == "import":
         from tests.e2e import import_worker
 
-        return import_worker.main([config])
+        return import_worker.main([config, *(a for a in argv[2:] if a in ("--direct", "--wait-go"))])
+    import threading
+    import uuid
+
     from bridge.config import config_from_dict
-    from bridge.jobs.runner import run_task
+    from bridge.jobs.context import TaskContext
+    from bridge.jobs.report import TaskReport
+    from bridge.jobs.runner import run_task, task_function
     from bridge.wiring import App
 
     cfg = config_from_dict(json.loads(Path(config).read_text(encoding="utf-8")), os.environ)
     app = App(cfg)
-    report = run_task(app, task, cfg.platforms[0].code, force=True)
+    code = cfg.platforms[0].code
+    app.shop  # reflect before the start signal  # noqa: B018
+    if "--wait-go" in argv:
+        print("ready", flush=True)
+        if sys.stdin.readline().strip() != "go":
+            return 3
+    if "--direct" in argv:
+        report = TaskReport(task=task, platform=code, run_id=uuid.uuid4().hex[:16], started_at=app.clock())
+        ctx = TaskContext(app=app, platform=cfg.platform(code), mirakl=app.mirakl(code), report=report,
+                          run_id=report.run_id, dry_run=False, clock=app.clock, stop=threading.Event())
+        task_function(task)(ctx)
+        report.finish(app.clock())
+    else:
+        report = run_task(app, task, code, force=True)
     print(report.to_json(indent=None), flush=True)
     app.close()
     return 0 if report.status in ("ok", "partial") else 1
