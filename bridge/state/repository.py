@@ -115,8 +115,17 @@ class StateRepo:
                 self.set_cursor(platform, name, value, now, own)
             return
         c = self.t.cursor
-        res = conn.execute(
-            update(c).where(c.c.platform == platform, c.c.name == name).values(value_at=value, updated_at=now)
-        )
-        if not res.rowcount:
-            conn.execute(insert(c).values(platform=platform, name=name, value_at=value, updated_at=now))
+        values = {"platform": platform, "name": name, "value_at": value, "updated_at": now}
+        # one atomic upsert: an update-then-insert pair can deadlock when two processes create the row
+        if conn.dialect.name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            stmt = sqlite_insert(c).values(**values)
+            conn.execute(stmt.on_conflict_do_update(index_elements=["platform", "name"],
+                                                    set_={"value_at": value, "updated_at": now}))
+        else:
+            from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+            stmt = mysql_insert(c).values(**values)
+            conn.execute(stmt.on_duplicate_key_update(value_at=stmt.inserted.value_at,
+                                                      updated_at=stmt.inserted.updated_at))
