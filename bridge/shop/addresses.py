@@ -61,4 +61,4 @@ def address_row(t: ShopTables, placed: PlacedAddress, *, id_customer: int, alias
 
 
 def insert_address(conn: Connection, t: ShopTables, row: dict[str, object]) -> int:
-    return new_id(conn.execute(insert(t.address).values(row)))
+    return new_id(conn.execute(insert(t.address), row))

@@ -81,8 +81,8 @@ def create_customer(conn: Connection, t: ShopTables, ctx: ShopContext, *, firstn
     if t.has_column("customer", "reset_password_validity"):
         row["reset_password_token"] = None
         row["reset_password_validity"] = None
-    id_customer = new_id(conn.execute(insert(c).values(complete(c, row))))
-    conn.execute(insert(t.customer_group).values(id_customer=id_customer, id_group=group))
+    id_customer = new_id(conn.execute(insert(c), complete(c, row)))
+    conn.execute(insert(t.customer_group), {"id_customer": id_customer, "id_group": group})
     return id_customer, secure_key
 
 
@@ -95,5 +95,5 @@ def remember_customer(conn: Connection, mapping: Table, *, platform: str, mirakl
                                                 mapping.c.mirakl_customer_id == mirakl_customer_id))
                      .values(id_customer=id_customer))
         return
-    conn.execute(insert(mapping).values(platform=platform, mirakl_customer_id=mirakl_customer_id,
-                                        id_customer=id_customer, created_at=now_utc.astimezone(UTC)))
+    conn.execute(insert(mapping), {"platform": platform, "mirakl_customer_id": mirakl_customer_id,
+                                   "id_customer": id_customer, "created_at": now_utc.astimezone(UTC)})

@@ -148,7 +148,7 @@ def insert_invoice(conn: Connection, t: ShopTables, ctx: ShopContext, totals: In
         "total_wrapping_tax_incl": totals.total_wrapping_tax_incl, "shop_address": shop_address(ctx),
         "note": "", "date_add": now_local,
     }
-    id_invoice = new_id(conn.execute(insert(oi).values(complete(oi, row))))
+    id_invoice = new_id(conn.execute(insert(oi), complete(oi, row)))
     taxes = [{"id_order_invoice": id_invoice, "type": "shipping", "id_tax": tax.id_tax,
               "amount": tax.total_amount} for tax in totals.shipping_taxes if tax.total_amount != Decimal(0)]
     if taxes and t.has_table("order_invoice_tax"):
@@ -158,5 +158,5 @@ def insert_invoice(conn: Connection, t: ShopTables, ctx: ShopContext, totals: In
 
 def link_payment(conn: Connection, t: ShopTables, *, id_order_invoice: int, id_order_payment: int,
                  id_order: int) -> None:
-    conn.execute(insert(t.order_invoice_payment).values(id_order_invoice=id_order_invoice,
-                                                       id_order_payment=id_order_payment, id_order=id_order))
+    conn.execute(insert(t.order_invoice_payment), {"id_order_invoice": id_order_invoice,
+                                                   "id_order_payment": id_order_payment, "id_order": id_order})

@@ -52,7 +52,7 @@ def insert_cart(conn: Connection, t: ShopTables, ctx: ShopContext, *, ids: Order
         "gift_message": "", "mobile_theme": 0, "allow_seperated_package": 0, "date_add": now_local,
         "date_upd": now_local, "checkout_session_data": None,
     }
-    id_cart = new_id(conn.execute(insert(cart).values(complete(cart, row))))
+    id_cart = new_id(conn.execute(insert(cart), complete(cart, row)))
     cp = t.cart_product
     conn.execute(insert(cp), [complete(cp, {
         "id_cart": id_cart, "id_product": line.id_product, "id_address_delivery": ids.id_address_delivery,
@@ -106,7 +106,7 @@ def insert_order(conn: Connection, t: ShopTables, ctx: ShopContext, *, ids: Orde
         "invoice_date": invoice_date or ZERO_DATETIME, "delivery_date": ZERO_DATETIME,
         "valid": 1 if valid else 0, "date_add": now_local, "date_upd": now_local,
     }
-    return new_id(conn.execute(insert(o).values(complete(o, row))))
+    return new_id(conn.execute(insert(o), complete(o, row)))
 
 
 def _detail_row(t: ShopTables, ctx: ShopContext, line: DraftLine, *, id_order: int, id_order_invoice: int,
@@ -168,7 +168,7 @@ def insert_carrier(conn: Connection, t: ShopTables, draft: OrderDraft, *, id_ord
     row = {"id_order": id_order, "id_carrier": id_carrier, "id_order_invoice": id_order_invoice or 0,
            "weight": draft.total_weight, "shipping_cost_tax_excl": draft.shipping_te,
            "shipping_cost_tax_incl": draft.shipping_ti, "tracking_number": "", "date_add": now_local}
-    return new_id(conn.execute(insert(oc).values(complete(oc, row))))
+    return new_id(conn.execute(insert(oc), complete(oc, row)))
 
 
 def insert_payment(conn: Connection, t: ShopTables, *, reference: str, id_currency: int, amount: Decimal,
@@ -181,7 +181,7 @@ def insert_payment(conn: Connection, t: ShopTables, *, reference: str, id_curren
            "transaction_id": fit(op, "transaction_id", transaction_id, warnings, "transaction_id"),
            "card_number": None, "card_brand": None, "card_expiration": None, "card_holder": None,
            "date_add": now_local, "id_employee": None}
-    return new_id(conn.execute(insert(op).values(complete(op, row))))
+    return new_id(conn.execute(insert(op), complete(op, row)))
 
 
 def insert_history(conn: Connection, t: ShopTables, *, id_order: int, states: Sequence[int],
@@ -193,9 +193,9 @@ def insert_history(conn: Connection, t: ShopTables, *, id_order: int, states: Se
 def insert_message(conn: Connection, t: ShopTables, *, id_cart: int, id_customer: int, id_order: int,
                    text: str, now_local: datetime) -> None:
     m = t.message
-    conn.execute(insert(m).values(complete(m, {
+    conn.execute(insert(m), complete(m, {
         "id_cart": id_cart, "id_customer": id_customer, "id_employee": 0, "id_order": id_order,
-        "message": text, "private": 1, "date_add": now_local})))
+        "message": text, "private": 1, "date_add": now_local}))
 
 
 def add_product_sales(conn: Connection, t: ShopTables, quantities: dict[int, int], today: Any,
