@@ -112,9 +112,9 @@ def _sample_orders(sim: Any, ids: Any) -> dict[str, str]:
     tshirt = ids.products["TSHIRT"].combinations["TSHIRT-M-RED"]
     mug = ids.products["MUG"]
     mug_stock = ids.initial_stock[(mug.id_product, 0)]
-    fits = sim.add_order(skus=[tshirt.reference, "SOCKS"], quantities=[2, 1])
-    short = sim.add_order(skus=["MUG"], quantities=[mug_stock + 3])
-    unknown = sim.add_order(skus=["NO-SUCH-SKU"], quantities=[1])
+    fits = sim.add_order(skus=[tshirt.reference, "SOCKS"], quantities=[2, 1], countries=("FRA",))
+    short = sim.add_order(skus=["MUG"], quantities=[mug_stock + 3], countries=("FRA",))
+    unknown = sim.add_order(skus=["NO-SUCH-SKU"], quantities=[1], countries=("FRA",))
     return {"fits": fits["order_id"], "short": short["order_id"], "unknown": unknown["order_id"]}
 
 
@@ -147,18 +147,25 @@ def _summary(reports: list[TaskReport], orders: dict[str, str], kept: Path | Non
     accept = by_task.get("accept")
     if accept:
         lines.append(f"  accept  [{accept.status}] accepted {accept.counts.get('accepted', 0)}, "
-                     f"refused {accept.counts.get('refused', 0)}, left pending {accept.counts.get('left', 0)}")
-        for item in accept.items.get("left", []) + accept.items.get("left_pending", []):
-            lines.append(f"          left pending: {item.get('order_id')} ({item.get('reason', '')})")
+                     f"refused {accept.counts.get('refused', 0)}, left pending {accept.counts.get('left_pending', 0)}")
+        for item in accept.items.get("left_pending", []):
+            why = ", ".join(
+                f"{ln['sku']}: {ln['reason']} (wanted {ln['wanted']}, available {ln['available']})"
+                for ln in item.get("lines", []) if ln.get("decision") != "accept"
+            )
+            lines.append(f"          left pending: {item.get('order_id')}: {why}")
     imp = by_task.get("import")
     if imp:
-        lines.append(f"  import  [{imp.status}] imported {imp.counts.get('imported', 0)}")
+        lines.append(f"  import  [{imp.status}] imported {imp.counts.get('imported', 0)}, "
+                     f"held {imp.counts.get('held', 0)}")
+        for item in imp.items.get("held", []):
+            lines.append(f"          held: {item.get('order_id')}: {item.get('code')} {item.get('message', '')}")
         for item in imp.items.get("imported", []):
             lines.append(f"          {item.get('order_id')} -> PrestaShop order {item.get('id_order')} "
                          f"reference {item.get('reference')}")
     ship = by_task.get("ship")
     if ship:
-        lines.append(f"  ship    [{ship.status}] confirmed {ship.counts.get('confirmed', 0)}, "
+        lines.append(f"  ship    [{ship.status}] shipping confirmed on Mirakl {ship.counts.get('confirmed', 0)}, "
                      f"waiting for tracking {ship.counts.get('waiting_for_tracking', 0)}")
     lines.append(f"  sample orders: fits stock {orders['fits']}, short of stock {orders['short']}, "
                  f"unknown SKU {orders['unknown']}")

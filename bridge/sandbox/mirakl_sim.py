@@ -241,9 +241,13 @@ class MiraklSimulator:
         currency: str = "EUR",
         prices: Mapping[str, Decimal] | None = None,
         seed: int | None = None,
+        countries: Sequence[str] | None = None,
         **overrides: Any,
     ) -> dict[str, Any]:
-        """One generated order (one line per sku), created an hour ago, updated now; top-level overrides."""
+        """One generated order (one line per sku), created an hour ago, updated now; top-level overrides.
+
+        ``countries`` (alpha-3) restricts the delivery country drawn, e.g. ("FRA",).
+        """
         with self._lock:
             self._order_seq += 1
             rng = random.Random(seed if seed is not None else 1_000_003 * self._order_seq)
@@ -257,6 +261,7 @@ class MiraklSimulator:
                 created=now - timedelta(hours=1),
                 prices=prices,
                 quantities=quantities,
+                **({"countries": tuple(countries)} if countries else {}),
             )
             order["last_updated_date"] = iso(now)
             order.update(overrides)

@@ -207,10 +207,11 @@ def generate_order(
     created: datetime,
     prices: Mapping[str, Decimal] | None = None,
     quantities: Sequence[int] | None = None,
+    countries: Sequence[str] = tuple(COUNTRIES),
 ) -> dict[str, Any]:
     commercial = f"{rng.randint(4_000_000_000, 4_999_999_999)}"
     order_id = f"{commercial}-{rng.choice('AB')}"
-    iso3 = rng.choice(tuple(COUNTRIES))
+    iso3 = rng.choice(tuple(countries))
     rate = COUNTRIES[iso3][1]
     first, last = rng.choice(FIRSTNAMES), rng.choice(LASTNAMES)
     accepted = state in ACCEPTED_LINE_STATES
