@@ -135,6 +135,7 @@ def _refused(exc: BaseException) -> bool:
         seen.add(id(cur))
         if type(cur).__name__ in ("NewConnectionError", "ConnectionRefusedError", "NameResolutionError"):
             return True
-        stack.extend([cur.__cause__, cur.__context__, getattr(cur, "reason", None)])
+        reason = getattr(cur, "reason", None)  # urllib3 errors: an exception; ssl.SSLError: a str
+        stack.extend([cur.__cause__, cur.__context__, reason if isinstance(reason, BaseException) else None])
         stack.extend(a for a in getattr(cur, "args", ()) if isinstance(a, BaseException))
     return False
