@@ -12,12 +12,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Table, and_, insert, select, update
+from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from bridge.domain.order_text import clean_name
 from bridge.shop.context import ShopContext
-from bridge.shop.rows import column_length, complete, fit, new_id, storable
+from bridge.shop.rows import cached, column_length, complete, fit, new_id, storable
 from bridge.shop.schema import ShopTables
 
 
@@ -34,11 +34,11 @@ def find_customer(conn: Connection, t: ShopTables, mapping: Table, *, platform: 
     if not mirakl_customer_id:
         return None
     c = t.customer
-    row = conn.execute(
+    q = cached(mapping, ("find_customer", c.name), lambda: (
         select(mapping.c.id_customer, c.c.id_customer, c.c.secure_key, c.c.deleted)
         .select_from(mapping.outerjoin(c, c.c.id_customer == mapping.c.id_customer))
-        .where(mapping.c.platform == platform, mapping.c.mirakl_customer_id == mirakl_customer_id)
-    ).first()
+        .where(mapping.c.platform == bindparam("b_platform"), mapping.c.mirakl_customer_id == bindparam("b_id"))))
+    row = conn.execute(q, {"b_platform": platform, "b_id": mirakl_customer_id}).first()
     if row is None:
         return None
     if row[1] is None or row[3]:
@@ -51,8 +51,8 @@ def _unusable_password(t: ShopTables) -> str:
     width = column_length(t.customer, "passwd") or 32
     if width <= 32:
         return secrets.token_hex(16)
-    alphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-    return "$2y$10$" + "".join(secrets.choice(alphabet) for _ in range(53))
+    # bcrypt's layout ($2y$10$ + 53 characters of ./A-Za-z0-9) filled with random bytes: matches no password
+    return "$2y$10$" + secrets.token_urlsafe(40)[:53].replace("-", ".").replace("_", "/")
 
 
 def create_customer(conn: Connection, t: ShopTables, ctx: ShopContext, *, firstname: str, lastname: str,

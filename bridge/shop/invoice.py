@@ -14,12 +14,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from bridge.domain.order_draft import DraftTax, OrderDraft
 from bridge.shop.context import ShopContext
-from bridge.shop.rows import complete, new_id
+from bridge.shop.rows import cached, complete, new_id
 from bridge.shop.schema import ShopTables
 
 START_KEY = "PS_INVOICE_START_NUMBER"
@@ -73,23 +73,33 @@ def reference_and_number(conn: Connection, t: ShopTables, ctx: ShopContext, *, r
 
     The invoice number is only consumed (start number cleared) when the reference is free.
     """
-    o, cfg = t.orders, t.configuration
-    cols: list[Any] = [select(func.count()).select_from(o).where(o.c.reference == reference)
-                       .scalar_subquery().label("taken")]
     numbering = with_invoice and ctx.config_bool("PS_INVOICE")
+    key = ("reference_and_number", numbering, ctx.config_bool("PS_INVOICE_RESET"), ctx.id_shop, ctx.id_shop_group)
+    q = cached(t.orders, key, lambda: _reference_and_number_query(t, ctx, numbering))
+    params = {"b_ref": reference, "b_year_start": datetime(now_local.year, 1, 1)}
+    row = conn.execute(q, params).one()
+    if row.taken or not numbering:
+        return bool(row.taken), 0
+    raw = next((str(v).strip() for v in (row.start0, row.start1, row.start2) if v is not None), "")
+    return False, _use_start(conn, t, ctx, int(raw) if raw.isdigit() else 0, row.max_number)
+
+
+def _reference_and_number_query(t: ShopTables, ctx: ShopContext, numbering: bool) -> Any:
+    o, cfg, oi = t.orders, t.configuration, t.order_invoice
+    cols: list[Any] = [select(func.count()).select_from(o).where(o.c.reference == bindparam("b_ref"))
+                       .scalar_subquery().label("taken")]
     if numbering:
         zero_shop = or_(cfg.c.id_shop.is_(None), cfg.c.id_shop == 0)
         zero_group = or_(cfg.c.id_shop_group.is_(None), cfg.c.id_shop_group == 0)
         levels = (cfg.c.id_shop == ctx.id_shop, and_(cfg.c.id_shop_group == ctx.id_shop_group, zero_shop),
                   and_(zero_shop, zero_group))
-        cols.append(_max_number(t, ctx, now_local).scalar_subquery().label("max_number"))
+        max_q = select(func.max(oi.c.number))
+        if ctx.config_bool("PS_INVOICE_RESET"):
+            max_q = max_q.where(oi.c.date_add >= bindparam("b_year_start"))
+        cols.append(max_q.scalar_subquery().label("max_number"))
         cols += [select(cfg.c.value).where(cfg.c.name == START_KEY, level).limit(1).scalar_subquery()
                  .label(f"start{k}") for k, level in enumerate(levels)]
-    row = conn.execute(select(*cols)).one()
-    if row.taken or not numbering:
-        return bool(row.taken), 0
-    raw = next((str(v).strip() for v in (row.start0, row.start1, row.start2) if v is not None), "")
-    return False, _use_start(conn, t, ctx, int(raw) if raw.isdigit() else 0, row.max_number)
+    return select(*cols)
 
 
 def shop_address(ctx: ShopContext) -> str:

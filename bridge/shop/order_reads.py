@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.engine import Connection
 
 from bridge.domain.countries import alpha2, fold_label
 from bridge.domain.order_amounts import TaxCalc, TaxPart
 from bridge.domain.order_draft import ProductFacts
+from bridge.shop.rows import cached
 from bridge.shop.schema import ShopTables
 
 ZERO = Decimal(0)
@@ -94,6 +95,27 @@ def _attribute_names(conn: Connection, t: ShopTables, ipas: list[int], id_lang: 
     return {ipa: ", ".join(values) for ipa, values in parts.items()}
 
 
+def _product_query(t: ShopTables, ident: list[str], c_ident: list[str], *, id_shop: int, id_lang: int,
+                   combinations: bool) -> Any:
+    p, ps, pl = t.product, t.product_shop, t.product_lang
+    cols: list[Any] = [p.c.id_product, p.c.weight, ps.c.price, ps.c.wholesale_price, ps.c.id_tax_rules_group,
+                       pl.c.name]
+    cols += [p.c[c] for c in ident]
+    source: Any = (p.join(ps, and_(ps.c.id_product == p.c.id_product, ps.c.id_shop == id_shop))
+                   .outerjoin(pl, and_(pl.c.id_product == p.c.id_product, pl.c.id_shop == id_shop,
+                                       pl.c.id_lang == id_lang)))
+    if combinations:  # the combinations come in the same query (one row per ordered combination)
+        pa, pas = t.product_attribute, t.product_attribute_shop
+        ipas = bindparam("b_ipas", expanding=True)
+        source = (source.outerjoin(pa, and_(pa.c.id_product == p.c.id_product, pa.c.id_product_attribute.in_(ipas)))
+                  .outerjoin(pas, and_(pas.c.id_product_attribute == pa.c.id_product_attribute,
+                                       pas.c.id_shop == id_shop)))
+        cols += [pa.c.id_product_attribute.label("c_id"), pas.c.weight.label("c_weight"),
+                 pas.c.price.label("c_price"), pas.c.wholesale_price.label("c_wholesale_price")]
+        cols += [pa.c[c].label(f"c_{c}") for c in c_ident]
+    return select(*cols).select_from(source).where(p.c.id_product.in_(bindparam("b_ids", expanding=True)))
+
+
 def product_rows(conn: Connection, t: ShopTables, keys: Iterable[tuple[int, int]], *, id_shop: int,
                  id_lang: int, attribute_cache: dict[int, str] | None = None) -> dict[tuple[int, int], dict[str, Any]]:
     """Identifiers, names, prices and tax group of each (product, combination), PrestaShop's cart merge:
@@ -102,29 +124,15 @@ def product_rows(conn: Connection, t: ShopTables, keys: Iterable[tuple[int, int]
     ``attribute_cache`` (combination id -> "Size: M, Color: Blue") spares the attribute query for
     combinations already seen by the same writer."""
     keys = sorted(set(keys))
-    p, ps, pl = t.product, t.product_shop, t.product_lang
     ident = ["reference", "supplier_reference", "ean13", "upc"] + [
         c for c in ("isbn", "mpn") if t.has_column("product", c)]
-    cols: list[Any] = [p.c.id_product, p.c.weight, ps.c.price, ps.c.wholesale_price, ps.c.id_tax_rules_group,
-                       pl.c.name]
-    cols += [p.c[c] for c in ident]
-    source: Any = (p.join(ps, and_(ps.c.id_product == p.c.id_product, ps.c.id_shop == id_shop))
-                   .outerjoin(pl, and_(pl.c.id_product == p.c.id_product, pl.c.id_shop == id_shop,
-                                       pl.c.id_lang == id_lang)))
-    ipas = sorted({k[1] for k in keys if k[1]})
     c_ident = [c for c in ident if t.has_column("product_attribute", c)]
-    if ipas:  # the combinations come in the same query (one row per ordered combination)
-        pa, pas = t.product_attribute, t.product_attribute_shop
-        source = (source.outerjoin(pa, and_(pa.c.id_product == p.c.id_product, pa.c.id_product_attribute.in_(ipas)))
-                  .outerjoin(pas, and_(pas.c.id_product_attribute == pa.c.id_product_attribute,
-                                       pas.c.id_shop == id_shop)))
-        cols += [pa.c.id_product_attribute.label("c_id"), pas.c.weight.label("c_weight"),
-                 pas.c.price.label("c_price"), pas.c.wholesale_price.label("c_wholesale_price")]
-        cols += [pa.c[c].label(f"c_{c}") for c in c_ident]
-    q = select(*cols).select_from(source).where(p.c.id_product.in_(sorted({k[0] for k in keys})))
+    ipas = sorted({k[1] for k in keys if k[1]})
+    q = cached(t.product, ("product_rows", id_shop, id_lang, bool(ipas)),
+               lambda: _product_query(t, ident, c_ident, id_shop=id_shop, id_lang=id_lang, combinations=bool(ipas)))
     products: dict[int, Any] = {}
     combos: dict[int, dict[str, Any]] = {}
-    for r in conn.execute(q):
+    for r in conn.execute(q, {"b_ids": sorted({k[0] for k in keys}), "b_ipas": ipas}):
         m = r._mapping
         products[int(m["id_product"])] = m
         if ipas and m["c_id"] is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import weakref
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -102,6 +103,18 @@ def complete(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in _missing_defaults(table).items() if k not in row}
     out.update({k: v for k, v in row.items() if k in table.c})
     return out
+
+
+def cached(table: Table, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    """A statement built once per reflected table and ``key`` (kept in ``table.info``).
+
+    Reusing the same statement object spares SQLAlchemy the construction and the cache-key
+    computation on every order; variable parts are ``bindparam``s (``expanding`` for IN lists).
+    """
+    store = table.info.setdefault("bridge_statements", {})
+    if key not in store:
+        store[key] = build()
+    return store[key]
 
 
 def new_id(result: Any) -> int:

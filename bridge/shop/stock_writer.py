@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from bridge.shop.context import ShopContext
-from bridge.shop.rows import complete
+from bridge.shop.rows import cached, complete
 from bridge.shop.schema import ShopTables
 
 Key = tuple[int, int]
@@ -52,15 +52,19 @@ def lock_stock(conn: Connection, t: ShopTables, ctx: ShopContext, product_ids: I
     ids = sorted(set(product_ids))
     if not ids:
         return {}
-    sa = t.stock_available
-    q = (select(sa.c.id_stock_available, sa.c.id_product, sa.c.id_product_attribute, sa.c.quantity,
-                sa.c.depends_on_stock, sa.c.out_of_stock)
-         .where(ctx.stock_row_filter.clause(sa), sa.c.id_product.in_(ids))
-         .order_by(sa.c.id_stock_available))
-    if conn.dialect.name != "sqlite":
-        q = q.with_for_update()
+    sa, filt = t.stock_available, ctx.stock_row_filter
+    lock = conn.dialect.name != "sqlite"
+
+    def build() -> Any:
+        q = (select(sa.c.id_stock_available, sa.c.id_product, sa.c.id_product_attribute, sa.c.quantity,
+                    sa.c.depends_on_stock, sa.c.out_of_stock)
+             .where(filt.clause(sa), sa.c.id_product.in_(bindparam("b_ids", expanding=True)))
+             .order_by(sa.c.id_stock_available))
+        return q.with_for_update() if lock else q
+
+    q = cached(sa, ("lock_stock", filt, lock), build)
     return {(int(r[1]), int(r[2])): StockRow(int(r[0]), int(r[1]), int(r[2]), int(r[3]), bool(r[4]), int(r[5]))
-            for r in conn.execute(q)}
+            for r in conn.execute(q, {"b_ids": ids})}
 
 
 def _new_quantities(deltas: Mapping[Key, int], rows: Mapping[Key, StockRow]) -> dict[Key, int]:
@@ -80,9 +84,14 @@ def _new_quantities(deltas: Mapping[Key, int], rows: Mapping[Key, StockRow]) -> 
 
 def _reserved_subquery(t: ShopTables, ctx: ShopContext) -> Any:
     """``updatePhysicalProductQuantity``'s reserved units of one stock row (COALESCE: strict sql_mode)."""
-    sa, o, od, os_ = t.stock_available, t.orders, t.order_detail, t.order_state
     error = ctx.config_int("PS_OS_ERROR", -1)
     canceled = ctx.config_int("PS_OS_CANCELED", -1)
+    key = ("reserved", ctx.share_stock, ctx.id_shop, ctx.id_shop_group, error, canceled)
+    return cached(t.stock_available, key, lambda: _build_reserved(t, ctx, error, canceled))
+
+
+def _build_reserved(t: ShopTables, ctx: ShopContext, error: int, canceled: int) -> Any:
+    sa, o, od, os_ = t.stock_available, t.orders, t.order_detail, t.order_state
     shop_clause = (o.c.id_shop_group == ctx.id_shop_group) if ctx.share_stock else (o.c.id_shop == ctx.id_shop)
     return (
         select(func.coalesce(func.sum(od.c.product_quantity - od.c.product_quantity_refunded), 0))
@@ -116,25 +125,38 @@ def update_stock(conn: Connection, t: ShopTables, ctx: ShopContext, deltas: Mapp
                for k, q in changed.items() if k not in rows]
     if inserts:
         conn.execute(insert(sa), inserts)
-    by_id = {rows[k].id_stock_available: q for k, q in changed.items() if k in rows}
-    quantity: Any = case(by_id, value=sa.c.id_stock_available, else_=sa.c.quantity) if by_id else sa.c.quantity
-    ids = sorted(set(product_ids) | {k[0] for k in changed})
+    by_id = sorted((rows[k].id_stock_available, q) for k, q in changed.items() if k in rows)
+    params: dict[str, Any] = {f"b_id{i}": sid for i, (sid, _q) in enumerate(by_id)}
+    params.update({f"b_q{i}": q for i, (_sid, q) in enumerate(by_id)})
+    params["b_ids"] = sorted(set(product_ids) | {k[0] for k in changed})
+    params["b_sids"] = [sid for sid, _q in by_id]
+    n, mysql = len(by_id), conn.dialect.name == "mysql"
+    for stmt in cached(sa, ("update_stock", filt, n, mysql, _has_reserved(t)),
+                       lambda: _stock_statements(t, ctx, n, mysql)):
+        conn.execute(stmt, params)
+
+
+def _stock_statements(t: ShopTables, ctx: ShopContext, n: int, mysql: bool) -> list[Any]:
+    """The UPDATEs of :func:`update_stock` for ``n`` changed rows (parameters ``b_id<i>``/``b_q<i>``)."""
+    sa, filt = t.stock_available, ctx.stock_row_filter
+    quantity: Any = sa.c.quantity
+    if n:
+        quantity = case(*[(sa.c.id_stock_available == bindparam(f"b_id{i}"), bindparam(f"b_q{i}"))
+                          for i in range(n)], else_=sa.c.quantity)
+    set_quantity = update(sa).where(sa.c.id_stock_available.in_(bindparam("b_sids", expanding=True))) \
+        .values(quantity=quantity)
     if not _has_reserved(t):
-        if by_id:
-            conn.execute(update(sa).where(sa.c.id_stock_available.in_(sorted(by_id))).values(quantity=quantity))
-        return
-    where = and_(filt.clause(sa), sa.c.id_product.in_(ids))
-    if conn.dialect.name == "mysql":
+        return [set_quantity] if n else []
+    where = and_(filt.clause(sa), sa.c.id_product.in_(bindparam("b_ids", expanding=True)))
+    if mysql:
         # single-table UPDATE assigns left to right (the bridge's session has no SIMULTANEOUS_ASSIGNMENT):
         # physical sees the new quantity and reserved
-        conn.execute(update(sa).where(where).ordered_values(
+        return [update(sa).where(where).ordered_values(
             (sa.c.quantity, quantity), (sa.c.reserved_quantity, _reserved_subquery(t, ctx)),
-            (sa.c.physical_quantity, sa.c.quantity + sa.c.reserved_quantity)))
-        return
-    if by_id:
-        conn.execute(update(sa).where(sa.c.id_stock_available.in_(sorted(by_id))).values(quantity=quantity))
-    conn.execute(update(sa).where(where).values(reserved_quantity=_reserved_subquery(t, ctx)))
-    conn.execute(update(sa).where(where).values(physical_quantity=sa.c.quantity + sa.c.reserved_quantity))
+            (sa.c.physical_quantity, sa.c.quantity + sa.c.reserved_quantity))]
+    return ([set_quantity] if n else []) + [
+        update(sa).where(where).values(reserved_quantity=_reserved_subquery(t, ctx)),
+        update(sa).where(where).values(physical_quantity=sa.c.quantity + sa.c.reserved_quantity)]
 
 
 def refresh_reserved(conn: Connection, t: ShopTables, ctx: ShopContext, product_ids: Iterable[int]) -> None:
