@@ -106,7 +106,7 @@ def _product_query(t: ShopTables, ident: list[str], c_ident: list[str], *, id_sh
                                        pl.c.id_lang == id_lang)))
     if combinations:  # the combinations come in the same query (one row per ordered combination)
         pa, pas = t.product_attribute, t.product_attribute_shop
-        ipas = bindparam("b_ipas", expanding=True)
+        ipas: Any = bindparam("b_ipas", expanding=True)
         source = (source.outerjoin(pa, and_(pa.c.id_product == p.c.id_product, pa.c.id_product_attribute.in_(ipas)))
                   .outerjoin(pas, and_(pas.c.id_product_attribute == pa.c.id_product_attribute,
                                        pas.c.id_shop == id_shop)))
