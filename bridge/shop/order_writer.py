@@ -141,7 +141,7 @@ class OrderWriter:
         if p.private_message:
             rows.insert_message(conn, t, id_cart=ids.id_cart, id_customer=id_customer, id_order=id_order,
                                 text=p.private_message, now_local=now_local)
-        if p.state.logable:
+        if final.logable:  # validateOrder adds the sale; a non-logable back-order state removes it again
             sales: dict[int, int] = {}
             for line in d.lines:
                 sales[line.id_product] = sales.get(line.id_product, 0) + line.quantity

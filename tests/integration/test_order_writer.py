@@ -259,6 +259,9 @@ def test_a_shortage_is_reported_and_flagged_with_the_out_of_stock_state(shop: An
             shop.ids.order_states["PS_OS_PAYMENT"], shop.ids.order_states["PS_OS_OUTOFSTOCK_PAID"]]
     detail = row(ps, "order_detail", id_order=written.id_order)
     assert detail["product_quantity_in_stock"] == 0
+    # the back-order state is not logable: the order is not valid and its sale is not counted
+    assert row(ps, "orders", id_order=written.id_order)["valid"] == 0
+    assert rows(ps, "product_sale", id_product=tshirt.id_product) == []
     assert row(ps, "stock_available", id_product=tshirt.id_product, id_product_attribute=m_blue)["quantity"] == -1
 
 
