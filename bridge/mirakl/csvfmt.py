@@ -18,6 +18,8 @@ DELIMITER = ";"
 QUOTECHAR = '"'
 MAX_REPORT_ROWS = 1_000_000
 MAX_FIELD_CHARS = 10_000_000
+MAX_MESSAGE_CHARS = 1_000
+"""An error message longer than this is cut (it goes into logs, reports and the task-run table)."""
 _SKU_COLUMNS = ("sku", "offer-sku", "shop_sku", "shop-sku")
 _MESSAGE_COLUMNS = ("error-message", "error_message", "error")
 _LINE_COLUMNS = ("error-line", "error_line", "line")
@@ -112,5 +114,8 @@ def _parse_report(text: str) -> list[OfferLineError]:
             shape = f"error report row {position} has {len(row)} cells, header has {len(header)}"
             sku, message = "", f"{shape}: {message}" if message else shape
         line = _to_line(row[line_i]) if line_i is not None and line_i < len(row) else None
-        errors.append(OfferLineError(sku=sku, message=message or "rejected (no message)", line=line, row=raw))
+        if len(message) > MAX_MESSAGE_CHARS:
+            message = message[:MAX_MESSAGE_CHARS] + "…"
+        errors.append(OfferLineError(sku=sku[:MAX_MESSAGE_CHARS], message=message or "rejected (no message)",
+                                     line=line, row=raw))
     return errors
