@@ -310,9 +310,20 @@ def test_invoice_numbers_follow_each_other(ps: Shop) -> None:
     (order("F6-A", line("MUG", 1, "5.00", taxes=(("6.00", "20"),))), None, "invalid_amounts"),
 ])
 def test_unmappable_orders_are_held_with_a_code(ps: Shop, mirakl_order: Any, plat: Any, code: str) -> None:
+    written_tables = ("orders", "customer", "address", "cart", "order_detail", "message")
+    sa = ps.tables.stock_available
+
+    def state() -> tuple[Any, ...]:
+        with ps.engine.connect() as conn:
+            counts = [conn.execute(select(func.count()).select_from(ps.tables[n])).scalar() for n in written_tables]
+            stock = conn.execute(select(func.sum(sa.c.quantity), func.sum(sa.c.reserved_quantity))).one()
+        return (*counts, *stock)
+
+    before = state()
     with pytest.raises(SkippableError) as err:
         write(ps, mirakl_order, plat)
     assert err.value.code == code and err.value.item_ref == f"order {mirakl_order.order_id}"
+    assert state() == before  # nothing written
 
 
 def test_an_inactive_country_holds_the_order(shop: Any, ps: Shop) -> None:
