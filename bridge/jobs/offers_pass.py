@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from bridge.jobs.context import TaskContext
 
 MAX_LISTED = 100  # report items listed per kind (counts are always complete)
-FLUSH_EVERY = 1000
+FLUSH_EVERY = 5000  # pending lines per transaction (fewer commits; ~1 MB of lines held)
 
 
 @dataclass

@@ -6,6 +6,7 @@ All writes are set-based (executemany / one UPDATE per import). Lines move from 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
@@ -55,6 +56,7 @@ class OfferStateRepo:
         self.t = bridge_tables(prefix)
         self.offer = self.t.offer
         self.imports = self.t.offer_import
+        self._pending_sql_text: str | None = None
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -104,15 +106,55 @@ class OfferStateRepo:
             return ins.on_duplicate_key_update({c: ins.inserted[c] for c in cols})
         return ins.on_conflict_do_update(index_elements=["platform", "sku"], set_={c: ins.excluded[c] for c in cols})
 
+    _PENDING_COLS = ("platform", "sku", "id_product", "id_product_attribute", "status", "pending_hash",
+                     "pending_import_id", "pending_quantity", "pending_price", "pending_discount_price",
+                     "pending_discount_start", "pending_discount_end", "sent_at", "updated_at")  # table order
+
+    def _pending_sql(self) -> str:
+        """The upsert compiled once, with positional placeholders in ``_PENDING_COLS`` order.
+
+        The SQL text comes from SQLAlchemy's compiler (bound parameters, reflected identifiers); only
+        the execution goes straight to the driver's ``executemany`` with tuples, which skips the
+        per-row, per-parameter processing of a Core executemany (about 4/5 of this write's CPU).
+        """
+        if self._pending_sql_text is None:
+            dialect = self.engine.dialect
+            positional = copy.copy(dialect)
+            positional.paramstyle = "format" if dialect.name in ("mysql", "mariadb") else "qmark"
+            positional.positional = True
+            compiled = self._upsert(dialect.name).compile(dialect=positional, column_keys=list(self._PENDING_COLS))
+            if tuple(compiled.positiontup or ()) != self._PENDING_COLS:
+                raise AssertionError(f"unexpected parameter order {compiled.positiontup}")
+            self._pending_sql_text = compiled.string
+        return self._pending_sql_text
+
+    def _db_time(self, value: datetime | None) -> Any:
+        """An aware datetime as the driver takes it for a UTC DATETIME column (converted once per value).
+
+        MariaDB/MySQL: the text pymysql would send for the naive UTC datetime (escaping a datetime per
+        row is the driver's slowest conversion); other dialects: the column type's own processor.
+        """
+        if value is None:
+            return None
+        column_type = self.offer.c.sent_at.type
+        dialect = self.engine.dialect
+        if dialect.name in ("mysql", "mariadb"):
+            return str(column_type.process_bind_param(value, dialect))  # type: ignore[attr-defined]
+        process = column_type.bind_processor(dialect)
+        return process(value) if process else value
+
     def write_pending(self, platform: str, lines: Iterable[PendingLine], token: str, now: datetime) -> int:
-        rows = [dict(platform=platform, sku=ln.sku, id_product=ln.id_product,
-                     id_product_attribute=ln.id_product_attribute, status="pending", pending_hash=ln.digest.hex(),
-                     pending_quantity=ln.quantity, pending_price=ln.price, pending_discount_price=ln.discount_price,
-                     pending_discount_start=_day(ln.discount_start), pending_discount_end=_day(ln.discount_end),
-                     pending_import_id=token, sent_at=now, updated_at=now) for ln in lines]
+        stamp = self._db_time(now)
+        day = self._db_time
+        rows = [(platform, ln.sku, ln.id_product, ln.id_product_attribute, "pending", ln.digest.hex(), token,
+                 ln.quantity, ln.price, ln.discount_price,
+                 day(_day(ln.discount_start)) if ln.discount_start is not None else None,
+                 day(_day(ln.discount_end)) if ln.discount_end is not None else None,
+                 stamp, stamp) for ln in lines]
         if rows:
+            sql = self._pending_sql()
             with self.engine.begin() as conn:
-                conn.execute(self._upsert(self.engine.dialect.name), rows)
+                conn.exec_driver_sql(sql, rows)
         return len(rows)
 
     def drop_pending(self, platform: str, token: str, skus: Iterable[str] | None = None) -> None:
