@@ -362,3 +362,31 @@ def test_shared_stock_of_a_shop_group_is_decremented(multishop: Any) -> None:
     shared = row(ps, "stock_available", id_product=mug.id_product, id_shop=0, id_product_attribute=0)
     assert (shared["quantity"], shared["reserved_quantity"], shared["physical_quantity"]) == (
         before[(mug.id_product, 0)] - 2, 2, before[(mug.id_product, 0)])
+
+
+def _set_config(ps: Shop, name: str, value: str) -> Shop:
+    cfg = ps.tables.configuration
+    with ps.engine.begin() as conn:
+        conn.execute(cfg.update().where(cfg.c.name == name).values(value=value))
+    return ps.reload_context()
+
+
+def test_round_on_total_keeps_lines_adding_up_to_the_rounded_total(ps: Shop) -> None:
+    ps = _set_config(ps, "PS_ROUND_TYPE", "3")
+    written, before = write(ps, order("R1-A", line("MUG", 1, "10.01"), line("SOCKS", 1, "10.01")))
+    assert_consistent(ps, written, before)
+    o = row(ps, "orders", id_order=written.id_order)
+    # 10.01 / 1.2 = 8.341667 twice = 16.683334 -> 16.68; the first line absorbs -0.003334
+    assert (o["total_products"], o["round_type"]) == (D("16.68"), 3)
+    totals = sorted(d["total_price_tax_excl"] for d in rows(ps, "order_detail", id_order=written.id_order))
+    assert totals == [D("8.338333"), D("8.341667")]
+
+
+def test_round_per_item_rounds_the_unit_price(ps: Shop) -> None:
+    ps = _set_config(ps, "PS_ROUND_TYPE", "1")
+    written, before = write(ps, order("R2-A", line("MUG", 3, "9.99")))
+    assert_consistent(ps, written, before)
+    detail = row(ps, "order_detail", id_order=written.id_order)
+    # 9.99 / 1.2 = 8.325 -> 8.33 (half up) ; x3 = 24.99
+    assert (detail["unit_price_tax_excl"], detail["total_price_tax_excl"]) == (D("8.33"), D("24.99"))
+    assert row(ps, "orders", id_order=written.id_order)["total_products"] == D("24.99")
