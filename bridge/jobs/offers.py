@@ -5,10 +5,14 @@ gather → plan → apply → record:
    nothing new is sent (the run is skipped);
 2. one pass over the catalogue builds every line, compares its digest with what Mirakl last
    accepted and writes the new/changed ones (every one on a full resync) to the CSV, plus vanished
-   offers at quantity 0; the lines are queued as ``pending`` in the state table;
-3. OF01 (no call when nothing is to be sent; ``--dry-run`` keeps the file and sends nothing);
+   offers at quantity 0; the lines to record are spooled to a temporary file;
+3. OF01 (no call when nothing is to be sent; ``--dry-run`` keeps the file and sends nothing), then
+   the import row;
 4. OF02 until a final state or ``import_wait_s``; OF03 error report → rejected lines keep their last
-   accepted state (retried next run), the others advance.
+   accepted state (retried next run), the others advance. The spooled lines are written once with
+   that outcome; when the import is still running they are written ``pending`` under its id and a
+   later run records the outcome. A crash before that write leaves the state as it was: the lines
+   are computed and sent again (sending an offer twice is harmless).
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ from typing import TextIO
 import structlog
 
 from bridge.jobs.context import TaskContext
-from bridge.jobs.offers_pass import MAX_LISTED, PassResult, compute_pass
-from bridge.state.offers import TOKEN_PREFIX, OfferStateRepo
+from bridge.jobs.offers_pass import MAX_LISTED, PassResult, PendingSpool, compute_pass
+from bridge.state.offers import OfferStateRepo
 
 log = structlog.get_logger(__name__)
 FULL_CURSOR = "offers_full"
@@ -37,7 +41,6 @@ def run(ctx: TaskContext) -> None:
         if not _settle_open_imports(ctx, repo):
             return
     full = _full_due(ctx)
-    token = TOKEN_PREFIX + ctx.run_id
     stream: TextIO
     if ctx.dry_run:
         stream = tempfile.NamedTemporaryFile("w+", encoding="utf-8", newline="", prefix=f"offers-{code}-",  # noqa: SIM115
@@ -45,24 +48,27 @@ def run(ctx: TaskContext) -> None:
     else:
         stream = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115
     with stream:
-        result = compute_pass(ctx, repo, stream, full=full, token=token)
-        _report_pass(ctx, result, full)
-        to_send = result.writer.lines
-        if ctx.dry_run:
-            report.extra["csv_path"] = stream.name
-            report.count("sent", 0)
-        elif to_send == 0:
-            report.count("sent", 0)
-            if full:
-                ctx.app.state.set_cursor(code, FULL_CURSOR, ctx.now(), ctx.now())
-        else:
-            stream.seek(0)
-            import_id = ctx.mirakl.import_offers(stream.read(), import_mode="NORMAL")
-            repo.record_import(code, token=token, import_id=import_id, lines=to_send, full_sync=full, now=ctx.now())
-            report.count("sent", to_send)
-            report.extra["import_id"] = import_id
-            log.info("offers.import_submitted", import_id=import_id, lines=to_send, full_sync=full)
-            _wait_and_record(ctx, repo, import_id, full_sync=full, submitted_at=ctx.now())
+        result = compute_pass(ctx, repo, stream, full=full)
+        try:
+            _report_pass(ctx, result, full)
+            to_send = result.writer.lines
+            if ctx.dry_run:
+                report.extra["csv_path"] = stream.name
+                report.count("sent", 0)
+            elif to_send == 0:
+                report.count("sent", 0)
+                if full:
+                    ctx.app.state.set_cursor(code, FULL_CURSOR, ctx.now(), ctx.now())
+            else:
+                stream.seek(0)
+                import_id = ctx.mirakl.import_offers(stream.read(), import_mode="NORMAL")
+                repo.record_import(code, import_id=import_id, lines=to_send, full_sync=full, now=ctx.now())
+                report.count("sent", to_send)
+                report.extra["import_id"] = import_id
+                log.info("offers.import_submitted", import_id=import_id, lines=to_send, full_sync=full)
+                _wait_and_record(ctx, repo, import_id, full_sync=full, submitted_at=ctx.now(), sent=result.spool)
+        finally:
+            result.spool.close()
     report.extra["duration_s"] = round(time.monotonic() - started, 3)
 
 
@@ -99,8 +105,11 @@ def _settle_open_imports(ctx: TaskContext, repo: OfferStateRepo) -> bool:
 
 
 def _wait_and_record(ctx: TaskContext, repo: OfferStateRepo, import_id: str, *, full_sync: bool,
-                     submitted_at: datetime) -> bool:
-    """Poll OF02 (bounded), then apply OF03. False when the import is still running."""
+                     submitted_at: datetime, sent: PendingSpool | None = None) -> bool:
+    """Poll OF02 (bounded), then apply OF03. False when the import is still running.
+
+    ``sent``: the lines of an import sent by this run, not recorded yet (written here, once).
+    """
     cfg, code = ctx.platform.offers, ctx.platform.code
     deadline = time.monotonic() + cfg.import_wait_s
     status = ctx.mirakl.offer_import_status(import_id)
@@ -108,13 +117,22 @@ def _wait_and_record(ctx: TaskContext, repo: OfferStateRepo, import_id: str, *, 
         ctx.stop.wait(min(cfg.poll_interval_s, max(0.0, deadline - time.monotonic())))
         status = ctx.mirakl.offer_import_status(import_id)
     if not status.is_final:
+        if sent is not None:
+            for batch in sent.batches():
+                repo.write_pending(code, batch, import_id, ctx.now())
         ctx.report.extra["import_still_running"] = import_id
         log.info("offers.import_pending", import_id=import_id, status=status.status)
         return False
     errors = ctx.mirakl.offer_import_errors(import_id) if status.has_error_report else []
     rejected = [(e.sku, e.message) for e in errors if e.sku]
-    accepted = repo.finish_import(code, import_id, status=status.status, rejected=rejected,
-                                  lines_in_error=status.lines_in_error, now=ctx.now(), reason=status.reason_status)
+    if sent is not None:
+        accepted = repo.record_outcome(code, import_id, sent.batches(), status=status.status, rejected=rejected,
+                                       lines_in_error=status.lines_in_error, now=ctx.now(),
+                                       reason=status.reason_status)
+    else:
+        accepted = repo.finish_import(code, import_id, status=status.status, rejected=rejected,
+                                      lines_in_error=status.lines_in_error, now=ctx.now(),
+                                      reason=status.reason_status)
     report = ctx.report
     report.count("accepted", accepted)
     report.count("rejected", len(errors))

@@ -1,12 +1,17 @@
 """The offers task's single pass: stream the catalogue, build each line, compare, queue what changed.
 
 Memory: the stored digests (one dict entry per SKU) and one chunk of rows; lines to send go straight
-to the CSV stream and, unless dry-run, to the state table as ``pending`` in batches.
+to the CSV stream and, unless dry-run, to a spool file (pickled batches of :class:`PendingLine`).
+The job writes the spooled lines to the state table once, after the upload: with their final
+outcome when the import finishes within the wait, else as ``pending`` under the import id.
 """
 
 from __future__ import annotations
 
 import collections
+import pickle
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
@@ -22,7 +27,42 @@ if TYPE_CHECKING:
     from bridge.jobs.context import TaskContext
 
 MAX_LISTED = 100  # report items listed per kind (counts are always complete)
-FLUSH_EVERY = 5000  # pending lines per transaction (fewer commits; ~1 MB of lines held)
+FLUSH_EVERY = 5000  # lines per spooled batch (~1 MB held), and per write
+
+
+class PendingSpool:
+    """Lines to record after the upload, pickled to a temporary file in batches (memory stays flat)."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self.lines = 0
+        self._batches = 0
+        self._skip: frozenset[str] = frozenset()
+        self._skip_before = 0
+
+    def withdraw(self, skus: frozenset[str]) -> None:
+        """Drop these SKUs from the batches spooled so far (later batches, e.g. zeroed lines, stay)."""
+        self._skip, self._skip_before = skus, self._batches
+
+    def add(self, batch: list[PendingLine]) -> None:
+        if batch:
+            pickle.dump([tuple(getattr(ln, f) for f in _FIELDS) for ln in batch], self._file,
+                        protocol=pickle.HIGHEST_PROTOCOL)
+            self.lines += len(batch)
+            self._batches += 1
+
+    def batches(self) -> Iterator[list[PendingLine]]:
+        self._file.seek(0)
+        for i in range(self._batches):
+            rows = pickle.load(self._file)  # our own temporary file
+            skip = self._skip if i < self._skip_before else frozenset()
+            yield [PendingLine(*r) for r in rows if r[0] not in skip]
+
+    def close(self) -> None:
+        self._file.close()
+
+
+_FIELDS = tuple(PendingLine.__dataclass_fields__)
 
 
 @dataclass
@@ -35,6 +75,7 @@ class PassResult:
     not_sent: list[dict[str, Any]] = field(default_factory=list)
     next_change_at: datetime | None = None
     zeroed: int = 0
+    spool: PendingSpool = field(default_factory=PendingSpool)
 
 
 def rules_from(cfg: OffersConfig) -> OfferRules:
@@ -54,7 +95,7 @@ def _pending(line: OfferLine, digest: bytes) -> PendingLine:
                        line.discount_price, line.discount_start, line.discount_end)
 
 
-def compute_pass(ctx: TaskContext, repo: OfferStateRepo, stream: TextIO, *, full: bool, token: str) -> PassResult:
+def compute_pass(ctx: TaskContext, repo: OfferStateRepo, stream: TextIO, *, full: bool) -> PassResult:
     cfg, code, now = ctx.platform.offers, ctx.platform.code, ctx.now()
     shop = ctx.app.shop
     writer = OfferCsvWriter(stream, state_code=cfg.state_code, leadtime_to_ship_days=cfg.leadtime_to_ship_days,
@@ -90,21 +131,20 @@ def compute_pass(ctx: TaskContext, repo: OfferStateRepo, stream: TextIO, *, full
                         queued.append(_pending(out, decision[1]))
             result.catalogue += len(chunk)
             if len(queued) >= FLUSH_EVERY and not ctx.dry_run:
-                repo.write_pending(code, queued, token, now)
+                result.spool.add(queued)
                 queued.clear()
             ctx.progress.step("offers", result.catalogue)
     if not ctx.dry_run:
-        repo.write_pending(code, queued, token, now)
+        result.spool.add(queued)
     result.next_change_at = builder.next_change_at
-    summary = planner.finish()
-    _handle_duplicates(ctx, repo, result, stream, token)
-    _zero_vanished(ctx, repo, result, token)
+    planner.finish()
+    _handle_duplicates(ctx, result, stream)
+    _zero_vanished(ctx, repo, result)
     ctx.progress.done()
     return result
 
 
-def _handle_duplicates(ctx: TaskContext, repo: OfferStateRepo, result: PassResult, stream: TextIO,
-                       token: str) -> None:
+def _handle_duplicates(ctx: TaskContext, result: PassResult, stream: TextIO) -> None:
     """Duplicated SKUs are not sent: withdraw the first line if it was queued (rare: rewrite the file)."""
     dupes = result.summary.duplicates
     if not dupes:
@@ -123,16 +163,15 @@ def _handle_duplicates(ctx: TaskContext, repo: OfferStateRepo, result: PassResul
     writer._writer.writerow(writer.header)  # noqa: SLF001 - same writer, same stream
     writer._writer.writerows(kept)  # noqa: SLF001
     writer.lines = len(kept)
-    if not ctx.dry_run:
-        repo.drop_pending(ctx.platform.code, token, dupes.keys())
+    result.spool.withdraw(frozenset(dupes))
 
 
-def _zero_vanished(ctx: TaskContext, repo: OfferStateRepo, result: PassResult, token: str) -> None:
+def _zero_vanished(ctx: TaskContext, repo: OfferStateRepo, result: PassResult) -> None:
     """Offers on Mirakl that left the catalogue (or became ambiguous): quantity 0 at their last price."""
     gone = result.summary.disappeared
     if not gone:
         return
-    code, now = ctx.platform.code, ctx.now()
+    code = ctx.platform.code
     last = repo.last_values(code, gone)
     queued = []
     for sku in gone:
@@ -143,4 +182,4 @@ def _zero_vanished(ctx: TaskContext, repo: OfferStateRepo, result: PassResult, t
         queued.append(PendingLine(sku, id_product, ipa, bytes.fromhex(GONE_HEX), 0, price))
         result.zeroed += 1
     if not ctx.dry_run:
-        repo.write_pending(code, queued, token, now)
+        result.spool.add(queued)

@@ -51,3 +51,62 @@ def test_writing_a_line_again_replaces_its_pending_values(shop: Any) -> None:
     got = _pending_rows(shop.engine, repo)
     assert list(got) == ["A-1"]
     assert got["A-1"][:7] == (7, 2, "pending", "02" * 16, "run:two", 9, Decimal("6.000000"))
+
+
+def _accepted_values(engine: Any, repo: OfferStateRepo, sku: str) -> tuple[Any, ...]:
+    o = repo.offer
+    with engine.connect() as conn:
+        return tuple(conn.execute(select(o.c.status, o.c.hash, o.c.quantity, o.c.price, o.c.pending_hash,
+                                         o.c.pending_import_id, o.c.last_error).where(o.c.sku == sku)).one())
+
+
+@pytest.mark.db
+def test_an_outcome_writes_accepted_values_and_rejected_lines_keep_the_last_accepted_ones(shop: Any) -> None:
+    repo = OfferStateRepo(shop.engine, shop.prefix)
+    now = datetime(2025, 5, 1, 12, 0, tzinfo=timezone.utc)
+    first = [PendingLine("A", 1, 0, b"\x01" * 16, 4, Decimal("10.00")),
+             PendingLine("B", 2, 0, b"\x02" * 16, 5, Decimal("20.00"))]
+    repo.record_import("p1", import_id="1", lines=2, full_sync=True, now=now)
+    assert repo.record_outcome("p1", "1", [first], status="COMPLETE", rejected=[], lines_in_error=0, now=now) == 2
+    second = [PendingLine("A", 1, 0, b"\x03" * 16, 7, Decimal("11.00")),
+              PendingLine("B", 2, 0, b"\x04" * 16, 8, Decimal("21.00")),
+              PendingLine("C", 3, 0, b"\x05" * 16, 9, Decimal("30.00"))]
+    repo.record_import("p1", import_id="2", lines=3, full_sync=False, now=now)
+    accepted = repo.record_outcome("p1", "2", [second[:1], second[1:]], status="COMPLETE",
+                                   rejected=[("B", "bad price"), ("C", "unknown product")], lines_in_error=2, now=now)
+    assert accepted == 1
+    assert _accepted_values(shop.engine, repo, "A") == ("accepted", "03" * 16, 7, Decimal("11.000000"), None, None,
+                                                        None)
+    assert _accepted_values(shop.engine, repo, "B") == ("rejected", "02" * 16, 5, Decimal("20.000000"), None, None,
+                                                        "bad price")
+    assert _accepted_values(shop.engine, repo, "C") == ("rejected", None, None, None, None, None, "unknown product")
+    assert repo.load_digests("p1") == {"A": b"\x03" * 16, "B": b"", "C": None}
+
+
+@pytest.mark.db
+def test_a_failed_import_rejects_every_line_it_carried(shop: Any) -> None:
+    repo = OfferStateRepo(shop.engine, shop.prefix)
+    now = datetime(2025, 5, 1, 12, 0, tzinfo=timezone.utc)
+    repo.record_import("p1", import_id="9", lines=1, full_sync=False, now=now)
+    lines = [PendingLine("A", 1, 0, b"\x01" * 16, 4, Decimal("10.00"))]
+    assert repo.record_outcome("p1", "9", [lines], status="FAILED", rejected=[], lines_in_error=None, now=now,
+                               reason="file unreadable") == 0
+    assert _accepted_values(shop.engine, repo, "A") == ("rejected", None, None, None, None, None,
+                                                        "import 9 FAILED: file unreadable")
+    assert repo.open_imports("p1") == []
+
+
+def test_withdrawn_skus_leave_the_batches_spooled_before_but_not_later_ones() -> None:
+    from bridge.jobs.offers_pass import PendingSpool
+
+    spool = PendingSpool()
+    try:
+        spool.add([PendingLine("DUP", 1, 0, b"\x01" * 16, 1, Decimal("1.00")),
+                   PendingLine("X", 2, 0, b"\x02" * 16, 2, Decimal("2.00"))])
+        spool.withdraw(frozenset({"DUP"}))
+        spool.add([PendingLine("DUP", 0, 0, bytes(16), 0, Decimal("1.00"))])  # zeroed later: kept
+        batches = list(spool.batches())
+    finally:
+        spool.close()
+    assert [[ln.sku for ln in b] for b in batches] == [["X"], ["DUP"]]
+    assert batches[0][0] == PendingLine("X", 2, 0, b"\x02" * 16, 2, Decimal("2.00"))
