@@ -1,148 +1,224 @@
-"""Benchmark of the ``offers`` task on a generated catalogue (fresh MariaDB database + simulator).
+"""Benchmark of the ``offers`` task against the floor, on a generated catalogue (fresh database + simulator).
 
-    PYTHONPATH=. python benchmarks/offers_bench.py [N_OFFERS=50000] [--server mysql+pymysql://root@127.0.0.1:3306]
+    PYTHONPATH=. python benchmarks/offers_bench.py [--products 40000] [--combinations 5] [--repeat 3]
+        [--server mysql+pymysql://root@127.0.0.1:3306/] [--keep]
 
-Phases, each measured in its own subprocess so that peak RSS belongs to that phase only (the
-simulator runs in this orchestrating process):
+Catalogue: ``--products`` × ``--combinations`` offers (``bridge.testshop.bulk.generate_catalog``: two
+shops sharing stock, three tax countries, ~10 % of products with specific prices). Each repetition:
 
-- floor: the raw streamed SELECT of the catalogue columns (what any exporter must at least read);
-- full: first run, every offer new (complete price algorithm, CSV, OF01, OF02, state writes);
-- unchanged: second run, nothing changed (no call);
-- delta: 1 % of the stock rows changed, then a run.
+- ``floor``: the raw streamed SELECTs of the same columns with nothing computed (driver-level
+  unbuffered cursor, no SQLAlchemy result processing): the catalogue query the task runs, plus the
+  offer-state digests the delta needs. Measured before the first run (state empty) and again before
+  the delta runs (state filled);
+- ``full``: first run, every offer new (complete price algorithm, CSV, OF01 upload, OF02, state);
+- ``unchanged``: second run, nothing changed (no call);
+- ``delta 1%``: the stock of 1 % of the combinations changed, then a run (those lines sent).
 
-Prints wall time, offers/s, peak RSS and the ratio of each run to the floor.
+Each phase runs in its own process (peak RSS is the phase's own). Prints wall time, offers/s, peak
+RSS, time spent in Mirakl calls, and the ratio bridge / floor of the same repetition.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import resource
-import subprocess
 import sys
 import time
 from typing import Any
 
-KEY = "bench-key-0123456789"
-PREFIX = "ps_"
+try:
+    from benchmarks import common
+except ImportError:  # run as a script
+    import common  # type: ignore[no-redef]
 
 
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
-
-
-def _app(url: str, sim_url: str) -> Any:
-    from bridge.config import config_from_dict
-    from bridge.wiring import App
-
-    raw = {"shop": {"database_url": url, "table_prefix": PREFIX}, "daemon": {"min_manual_interval_s": 0},
-           "platforms": [{"code": "bench", "api_url": sim_url, "api_key_env": "BENCH_KEY", "read_timeout_s": 120,
-                          "offers": {"import_wait_s": 60, "poll_interval_s": 0.05}}]}
-    return App(config_from_dict(raw, {"BENCH_KEY": KEY}))
-
-
-def phase_prepare(url: str, n_offers: int) -> dict[str, Any]:
+def phase_prepare(url: str, products: str, combinations: str) -> dict[str, Any]:
     from bridge.shop.db import make_engine
-    from bridge.state.tables import bridge_tables
     from bridge.testshop.bulk import generate_catalog
-    from bridge.testshop.seed import build_test_shop
 
-    engine = make_engine(url)
     t0 = time.perf_counter()
-    build_test_shop(engine, prefix=PREFIX, products=False)
-    bridge_tables(PREFIX).metadata.create_all(engine)
-    stats = generate_catalog(engine, n_offers // 4, 4.0, prefix=PREFIX)
-    from sqlalchemy import text
+    common.build_shop(url)
+    engine = make_engine(url)
+    try:
+        t1 = time.perf_counter()
+        stats = generate_catalog(engine, int(products), float(combinations), prefix=common.PREFIX)
+        generated = time.perf_counter() - t1
+    finally:
+        engine.dispose()
+    common.analyze(url)
+    return {"offers": stats.offers, "products": stats.products, "specific_prices": stats.specific_prices,
+            "priorities": stats.priorities, "generate_s": generated, "total_s": time.perf_counter() - t0}
 
-    with engine.begin() as conn:  # the generator leaves products at PrestaShop's default active = 0
-        for table in ("product", "product_shop"):
-            conn.execute(text(f"UPDATE `{PREFIX}{table}` SET active = 1"))
-    engine.dispose()
-    return {"offers": stats.offers, "specific_prices": stats.specific_prices, "seconds": time.perf_counter() - t0}
+
+def _raw_stream(engine: Any, sql: str) -> tuple[int, float]:
+    """Rows and seconds of one SELECT through an unbuffered driver cursor, rows discarded."""
+    raw = engine.raw_connection()
+    try:
+        if engine.dialect.name in ("mysql", "mariadb"):
+            import pymysql.cursors  # type: ignore[import-untyped]
+
+            cur = raw.driver_connection.cursor(pymysql.cursors.SSCursor)
+        else:
+            cur = raw.cursor()
+        t0 = time.perf_counter()
+        cur.execute(sql)
+        n = 0
+        while True:
+            rows = cur.fetchmany(2000)
+            if not rows:
+                break
+            n += len(rows)
+        elapsed = time.perf_counter() - t0
+        cur.close()
+        return n, elapsed
+    finally:
+        raw.close()
 
 
 def phase_floor(url: str) -> dict[str, Any]:
-    from bridge.shop.catalog import stream_catalog
-    from bridge.shop.shop import Shop
+    from sqlalchemy import select
 
-    shop = Shop.connect(url, PREFIX, 1)
-    t0 = time.perf_counter()
-    rows = 0
-    with shop.engine.connect() as conn:
-        for chunk in stream_catalog(conn, shop.tables, shop.context):
-            rows += len(chunk)
-    return {"rows": rows, "wall_s": time.perf_counter() - t0, "peak_rss_mb": _peak_rss_mb()}
+    from bridge.shop.catalog import catalog_select
+    from bridge.shop.shop import Shop
+    from bridge.state.offers import OfferStateRepo
+
+    shop = Shop.connect(url, common.PREFIX, 1)
+    try:
+        def sql(stmt: Any) -> str:
+            return str(stmt.compile(dialect=shop.engine.dialect, compile_kwargs={"literal_binds": True}))
+
+        o = OfferStateRepo(shop.engine, common.PREFIX).offer
+        rows, catalogue_s = _raw_stream(shop.engine, sql(catalog_select(shop.tables, shop.context)))
+        states, state_s = _raw_stream(shop.engine, sql(select(o.c.sku, o.c.hash, o.c.status)
+                                                       .where(o.c.platform == common.CODE)))
+    finally:
+        shop.dispose()
+    return {"rows": rows, "catalogue_s": catalogue_s, "state_rows": states, "state_s": state_s,
+            "wall_s": catalogue_s + state_s, "peak_rss_mb": common.peak_rss_mb()}
 
 
 def phase_run(url: str, sim_url: str) -> dict[str, Any]:
     from bridge.jobs.runner import run_task
 
-    app = _app(url, sim_url)
-    app.shop  # noqa: B018 - reflection and context are start-up costs, not the run's
+    app = common.app_for(url, sim_url, offers={"import_wait_s": 300, "poll_interval_s": 0.05})
+    app.shop  # noqa: B018 - reflection and shop context are start-up costs, not the run's
+    mirakl = {"calls": 0, "seconds": 0.0}
+
+    def hook(_code: str, _endpoint: str, _status: int | None, duration_s: float) -> None:
+        mirakl["calls"] += 1
+        mirakl["seconds"] += duration_s
+
+    app.request_hooks.append(hook)
+    counter = common.SqlCounter().attach(app.engine)
     t0 = time.perf_counter()
-    report = run_task(app, "offers", "bench")
+    report = run_task(app, "offers", common.CODE)
     wall = time.perf_counter() - t0
-    return {"wall_s": wall, "peak_rss_mb": _peak_rss_mb(), "status": report.status, "counts": report.counts,
-            "reason": report.reason}
+    app.close()
+    return {"wall_s": wall, "peak_rss_mb": common.peak_rss_mb(), "status": report.status, "counts": report.counts,
+            "reason": report.reason, "mirakl_s": mirakl["seconds"], "mirakl_calls": mirakl["calls"],
+            "statements": counter.statements, "round_trips": counter.round_trips}
 
 
-def phase_touch(url: str, percent: int) -> dict[str, Any]:
+def phase_touch(url: str, percent: str) -> dict[str, Any]:
+    """Stock +1 on ``percent`` % of the combinations (every ``100/percent``-th id)."""
     from sqlalchemy import text
 
     from bridge.shop.db import make_engine
 
     engine = make_engine(url)
-    with engine.begin() as conn:
-        res = conn.execute(text(f"UPDATE `{PREFIX}stock_available` SET quantity = quantity + 1 "
-                                "WHERE MOD(id_stock_available, :m) = 0"), {"m": 100 // percent})
-    engine.dispose()
+    try:
+        with engine.begin() as conn:
+            res = conn.execute(text(f"UPDATE `{common.PREFIX}stock_available` SET quantity = quantity + 1 "
+                                    "WHERE id_product_attribute <> 0 AND MOD(id_product_attribute, :m) = 0"),
+                               {"m": round(100 / float(percent))})
+    finally:
+        engine.dispose()
     return {"rows_changed": res.rowcount}
 
 
-def _sub(*args: str) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, __file__, "--phase", *args], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def phase_reset(url: str) -> dict[str, Any]:
+    """Forget what Mirakl has (the next run is a first, full run)."""
+    from sqlalchemy import delete
+
+    from bridge.shop.db import make_engine
+    from bridge.state.tables import bridge_tables
+
+    engine = make_engine(url)
+    t = bridge_tables(common.PREFIX)
+    try:
+        with engine.begin() as conn:
+            for table in (t.offer, t.offer_import, t.cursor):
+                conn.execute(delete(table))
+    finally:
+        engine.dispose()
+    return {}
+
+
+PHASES = {"prepare": phase_prepare, "floor": phase_floor, "run": phase_run, "touch": phase_touch,
+          "reset": phase_reset}
+
+
+def measure(url: str, repeat: int) -> dict[str, list[dict[str, Any]]]:
+    from bridge.sandbox import MiraklSimulator
+
+    out: dict[str, list[dict[str, Any]]] = {k: [] for k in ("floor", "full", "floor_state", "unchanged", "delta")}
+    with MiraklSimulator(api_key=common.KEY, import_polls=0) as sim:
+        for i in range(repeat):
+            common.run_phase(__file__, "reset", url)
+            out["floor"].append(common.run_phase(__file__, "floor", url))
+            out["full"].append(common.run_phase(__file__, "run", url, sim.url))
+            out["floor_state"].append(common.run_phase(__file__, "floor", url))
+            out["unchanged"].append(common.run_phase(__file__, "run", url, sim.url))
+            touched = common.run_phase(__file__, "touch", url, "1")
+            delta = common.run_phase(__file__, "run", url, sim.url)
+            delta["rows_changed"] = touched["rows_changed"]
+            out["delta"].append(delta)
+            print(f"  repetition {i + 1}/{repeat}: floor {out['floor'][-1]['wall_s']:.2f} s, "
+                  f"full {out['full'][-1]['wall_s']:.2f} s, floor+state {out['floor_state'][-1]['wall_s']:.2f} s, "
+                  f"unchanged {out['unchanged'][-1]['wall_s']:.2f} s, delta {delta['wall_s']:.2f} s", flush=True)
+    return out
+
+
+def report(out: dict[str, list[dict[str, Any]]]) -> None:
+    f0, f1 = out["floor"], out["floor_state"]
+    print(f"floor (catalogue SELECT)        : {common.spread([r['wall_s'] for r in f0])} s for {f0[0]['rows']} rows, "
+          f"peak RSS {max(r['peak_rss_mb'] for r in f0):.0f} MB")
+    print(f"floor (catalogue + state SELECT): {common.spread([r['wall_s'] for r in f1])} s "
+          f"({f1[0]['state_rows']} state rows)")
+    for label, key, floors in (("full", "full", f0), ("unchanged", "unchanged", f1), ("delta 1%", "delta", f1)):
+        runs = out[key]
+        walls = [r["wall_s"] for r in runs]
+        ratios = [r["wall_s"] / f["wall_s"] for r, f in zip(runs, floors, strict=True)]
+        n = runs[0]["counts"].get("catalogue", 0)
+        mirakl = [r["mirakl_s"] for r in runs]
+        print(f"{label:<10}: {common.spread(walls)} s wall, {n / min(walls):,.0f} offers/s, peak RSS "
+              f"{max(r['peak_rss_mb'] for r in runs):.0f} MB, {common.spread(ratios)}x floor, "
+              f"Mirakl calls {common.spread(mirakl)} s, without them {common.spread([w - m for w, m in zip(walls, mirakl, strict=True)])} s; "
+              f"sent {runs[0]['counts'].get('sent', 0)}, status {runs[0]['status']}, "
+              f"{runs[0]['statements']} SQL statements")
+    print(f"(delta: {out['delta'][0]['rows_changed']} stock rows changed)")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("offers", nargs="?", type=int, default=50_000)
-    ap.add_argument("--server", default="mysql+pymysql://root@127.0.0.1:3306")
+    ap.add_argument("--products", type=int, default=40_000)
+    ap.add_argument("--combinations", type=float, default=5.0, help="combinations per product (0-16)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--server", default=None, help="server URL (default: bridge.testshop.dbserver's chain)")
     ap.add_argument("--keep", action="store_true", help="keep the database")
     ap.add_argument("--phase", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.phase:
-        kind, *rest = args.phase
-        fn = {"prepare": lambda: phase_prepare(rest[0], int(rest[1])), "floor": lambda: phase_floor(rest[0]),
-              "run": lambda: phase_run(rest[0], rest[1]), "touch": lambda: phase_touch(rest[0], int(rest[1]))}[kind]
-        print(json.dumps(fn(), default=str))
+        common.phase_main(PHASES, args.phase)
         return
-
-    from bridge.sandbox import MiraklSimulator
-    from bridge.testshop import dbserver
-
-    name = dbserver.new_database_name("mb_bench")
-    url = dbserver.create_database(args.server, name)
-    try:
-        prep = _sub("prepare", url, str(args.offers))
-        print(f"catalogue: {prep['offers']} offers, {prep['specific_prices']} specific prices "
-              f"(generated in {prep['seconds']:.1f} s)")
-        floor = _sub("floor", url)
-        print(f"floor     : {floor['wall_s']:.2f} s for {floor['rows']} rows, peak RSS {floor['peak_rss_mb']:.0f} MB")
-        with MiraklSimulator(api_key=KEY, import_polls=0) as sim:
-            results = {"full": _sub("run", url, sim.url), "unchanged": _sub("run", url, sim.url)}
-            touched = _sub("touch", url, "1")
-            results["delta 1%"] = _sub("run", url, sim.url)
-        for label, r in results.items():
-            n = r["counts"].get("catalogue", 0)
-            print(f"{label:<10}: {r['wall_s']:.2f} s wall, {n / r['wall_s']:,.0f} offers/s, peak RSS "
-                  f"{r['peak_rss_mb']:.0f} MB, {r['wall_s'] / floor['wall_s']:.2f}x floor, status {r['status']}, "
-                  f"sent {r['counts'].get('sent', 0)}")
-        print(f"(delta: {touched['rows_changed']} stock rows changed)")
-    finally:
-        if not args.keep:
-            dbserver.drop_database(args.server, name)
+    with common.scratch_database(common.server_url(args.server), "mb_bench_offers", keep=args.keep) as url:
+        common.print_machine(url)
+        prep = common.run_phase(__file__, "prepare", url, str(args.products), str(args.combinations))
+        print(f"catalogue: {prep['offers']} offers ({prep['products']} products), {prep['specific_prices']} specific "
+              f"prices, {prep['priorities']} priority rows; generated in {prep['generate_s']:.1f} s")
+        out = measure(url, args.repeat)
+        report(out)
+        common.print_machine(url)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
