@@ -107,22 +107,23 @@ def _fresh(order: dict[str, Any]) -> dict[str, Any]:
     return order
 
 
-class RawMirakl(MiraklSimulator):
-    """The simulator, except that an order it cannot render (totals of garbage amounts) is served as
-    stored: the bridge, not the simulator, has to cope with the garbage."""
+class HostileMirakl(MiraklSimulator):
+    """The simulator, except that the OR11 payload of some orders is mutated on the way out.
 
-    def __init__(self, *args: Any, **kw: Any) -> None:
+    Mirakl keeps its own, valid record of the order (it filters and sorts on it, and OR21 applies to
+    it); only what the bridge receives is garbage -- which is what a hostile or broken payload is.
+    """
+
+    def __init__(self, *args: Any, changes: dict[str, list[tuple[Any, ...]]], **kw: Any) -> None:
         super().__init__(*args, **kw)
         book = self._orders
         render = book.render
 
-        def tolerant(order: Any, tax_mode: str) -> Any:
-            try:
-                return render(order, tax_mode)
-            except (ArithmeticError, TypeError, ValueError, AttributeError, KeyError):
-                return copy.deepcopy(dict(order))
+        def hostile(order: Any, tax_mode: str) -> Any:
+            out = render(order, tax_mode)
+            return mutate(out, changes[out["order_id"]]) if out["order_id"] in changes else out
 
-        book.render = tolerant  # type: ignore[method-assign]
+        book.render = hostile  # type: ignore[method-assign]
 
 
 WAITING = waiting_orders(6, seed=31)
@@ -144,10 +145,11 @@ def test_hostile_order_payloads_never_crash_a_run_never_half_write_and_are_repor
         shop: Any, changes: list[tuple[Any, ...]], waiting: bool, base: int) -> None:
     set_stock(shop.engine, shop.ids, PLENTY_STOCK)
     template = (WAITING if waiting else SHIPPING)[base]
-    hostile = mutate(_fresh(template), changes)
+    valid = _fresh(template)
+    hostile = mutate(valid, changes)  # what the bridge receives
     control = _fresh((WAITING if waiting else SHIPPING)[(base + 1) % 6])
-    with RawMirakl(api_key=API_KEY) as sim:
-        sim.add_orders([hostile, control])
+    with HostileMirakl(api_key=API_KEY, changes={valid["order_id"]: changes}) as sim:
+        sim.add_orders([valid, control])
         app, runs = make_app(shop, sim), Runs()
         try:
             reports = [runs.run(app, "accept")]
