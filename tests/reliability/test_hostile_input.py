@@ -138,7 +138,7 @@ def _named(report: Any, order_id: str) -> bool:
 
 
 @pytest.mark.db
-@settings(max_examples=40, deadline=None, database=None,
+@settings(max_examples=25, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(changes=mutations(), waiting=st.booleans(), base=st.integers(0, 5))
 def test_hostile_order_payloads_never_crash_a_run_never_half_write_and_are_reported_by_id(
