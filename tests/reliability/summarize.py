@@ -2,6 +2,7 @@
 
     BRIDGE_RELIABILITY_RESULTS=/tmp/rel.jsonl pytest tests/reliability
     python tests/reliability/summarize.py /tmp/rel.jsonl > table.md
+    python tests/reliability/summarize.py --groups /tmp/rel.jsonl   # one row per family (README)
 
 One row per scenario: the sums of its tests' tallies (each test appends one JSON line, see
 ``tests/reliability/harness.py``). Nothing here is computed by hand: a scenario that did not run is
@@ -19,14 +20,14 @@ COLUMNS = ("runs", "orders", "duplicates", "lost", "partial", "oversold", "stock
 HEADERS = ("scenario", "tests", "runs", "orders", "duplicates", "lost", "partial", "oversold", "stock drift")
 
 
-def summarize(lines: list[str]) -> str:
+def summarize(lines: list[str], *, groups: bool = False) -> str:
     totals: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(("tests", *COLUMNS), 0))
     order: list[str] = []
     for line in lines:
         if not line.strip():
             continue
         row = json.loads(line)
-        name = row["scenario"]
+        name = row["scenario"].split(":")[0] if groups else row["scenario"]
         if name not in totals:
             order.append(name)
         t = totals[name]
@@ -45,10 +46,12 @@ def summarize(lines: list[str]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
+    groups = "--groups" in argv
+    paths = [a for a in argv if a != "--groups"]
+    if len(paths) != 1:
         print(__doc__, file=sys.stderr)
         return 2
-    sys.stdout.write(summarize(Path(argv[0]).read_text(encoding="utf-8").splitlines()))
+    sys.stdout.write(summarize(Path(paths[0]).read_text(encoding="utf-8").splitlines(), groups=groups))
     return 0
 
 
