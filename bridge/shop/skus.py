@@ -86,15 +86,22 @@ def resolve_skus(conn: Connection, tables: Any, *, id_shop: int, rule: SkuRule,
 def _by_identifier(t: Any, id_shop: int, col: str, chunk: list[str]) -> Any:
     p, ps, pa, pas = t["product"], t["product_shop"], t["product_attribute"], t["product_attribute_shop"]
     # combinations: own identifier, or the product's when the combination has none
-    combo_sku = func.coalesce(func.nullif(pa.c[col], ""), p.c[col])
-    combos = (
-        select(combo_sku.label("sku"), pa.c.id_product, pa.c.id_product_attribute)
-        .select_from(
-            pa.join(p, p.c.id_product == pa.c.id_product)
-            .join(ps, and_(ps.c.id_product == p.c.id_product, ps.c.id_shop == id_shop))
-            .join(pas, and_(pas.c.id_product_attribute == pa.c.id_product_attribute, pas.c.id_shop == id_shop))
-        )
-        .where(combo_sku.in_(chunk))
+    # (= COALESCE(NULLIF(pa.col, ''), p.col) IN chunk, written as two branches that can use the
+    # reference indexes instead of scanning every combination of the shop for each order)
+    combo_from = (
+        pa.join(p, p.c.id_product == pa.c.id_product)
+        .join(ps, and_(ps.c.id_product == p.c.id_product, ps.c.id_shop == id_shop))
+        .join(pas, and_(pas.c.id_product_attribute == pa.c.id_product_attribute, pas.c.id_shop == id_shop))
+    )
+    own = (
+        select(pa.c[col].label("sku"), pa.c.id_product, pa.c.id_product_attribute)
+        .select_from(combo_from)
+        .where(pa.c[col].in_(chunk))
+    )
+    inherited = (
+        select(p.c[col].label("sku"), pa.c.id_product, pa.c.id_product_attribute)
+        .select_from(combo_from)
+        .where(p.c[col].in_(chunk), func.coalesce(pa.c[col], "") == "")
     )
     has_combo = select(pas.c.id_product_attribute).where(
         pas.c.id_product == p.c.id_product, pas.c.id_shop == id_shop
@@ -104,7 +111,7 @@ def _by_identifier(t: Any, id_shop: int, col: str, chunk: list[str]) -> Any:
         .select_from(p.join(ps, and_(ps.c.id_product == p.c.id_product, ps.c.id_shop == id_shop)))
         .where(p.c[col].in_(chunk), ~has_combo)
     )
-    return union_all(combos, simple)
+    return union_all(own, inherited, simple)
 
 
 def _existing_pairs(conn: Connection, t: Any, id_shop: int, keys: set[tuple[int, int]]) -> set[tuple[int, int]]:
