@@ -25,14 +25,12 @@ Orders left pending (policy ``leave``) get an order-map row ``seen`` carrying th
 rows and no reservation. The runner holds the shop-wide ``orders`` lock, so accept/import/ship of
 every platform of the shop never run at the same time.
 
-Test hook: with ``BRIDGE_FAULT_POINT=accept.after_or21`` in the environment the process exits
-(``os._exit(137)``) right after a successful OR21, before the confirmation is recorded. It is inert
-otherwise; only the crash test sets it.
+Test hook: with ``BRIDGE_FAULT_POINT=accept.after_or21`` in the environment the process kills itself
+right after a successful OR21, before the confirmation is recorded (bridge.faults). Inert otherwise.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -50,6 +48,7 @@ from bridge.domain.orders import (
     OrderLine,
 )
 from bridge.errors import MiraklAuthError, MiraklError, MiraklFatalError, SkippableError
+from bridge.faults import FAULT_ENV, fault_point
 from bridge.shop.skus import SkuMatch, StockLevel, resolve_skus, stock_levels
 from bridge.state import orders as omap
 
@@ -61,7 +60,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-FAULT_ENV = "BRIDGE_FAULT_POINT"
 FAULT_AFTER_OR21 = "accept.after_or21"
 DECIDABLE = (None, omap.SEEN)  # order-map statuses the accept task may still answer
 DECIDED_ELSEWHERE = "decided_elsewhere"
@@ -73,12 +71,6 @@ LOG_EVENTS = {
     "leave": "order.left_pending",
 }
 REPORT_KINDS = {"accept": "accepted", "partial": "accepted", "refuse": "refused", "leave": "left_pending"}
-
-
-def fault_point(name: str) -> None:
-    """Test hook: die here, as a SIGKILL would, when ``$BRIDGE_FAULT_POINT`` names this point."""
-    if os.environ.get(FAULT_ENV) == name:
-        os._exit(137)
 
 
 # --- gather / plan (also used read-only by ``orders pending``) -------------------------------

@@ -20,14 +20,13 @@ the N-th order) makes the process SIGKILL itself there; inert when unset.
 
 from __future__ import annotations
 
-import os
-import signal
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.exc import DBAPIError
 
+from bridge.faults import fault_point
 from bridge.domain.import_window import held_order_due, import_window, next_cursor, retry_delay
 from bridge.domain.orders import DEAD_LINE_STATES, MiraklOrder
 from bridge.errors import SkippableError
@@ -38,11 +37,9 @@ from bridge.state import orders as omap
 log = structlog.get_logger(__name__)
 
 CURSOR, CATCHUP_CURSOR = "import", "import_catchup"
-FAULT_ENV = "BRIDGE_FAULT_POINT"
 SHORTAGE, FAILED = "stock_shortage", "import_failed"
 TRANSIENT_DB_ERRORS = (1205, 1213)  # lock wait timeout, deadlock: the whole order is tried again
 DB_ATTEMPTS = 3
-_fault_hits: dict[str, int] = {}
 
 
 def run(ctx: TaskContext) -> None:
@@ -122,11 +119,11 @@ def _import(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder) -> None:
             raise SkippableError(ref, "stock short: " + ", ".join(
                 f"{s['sku']} wanted {s['wanted']}, available {s['available']}" for s in short), code=SHORTAGE)
         written = writer.write(conn, prepared, flag_out_of_stock=p.orders.flag_out_of_stock, now=now)
-        _fault("import.after_write")
+        fault_point("import.after_write")
         if not omap.mark_imported(conn, t, p.code, ref, id_order=written.id_order, reference=written.reference,
                                   id_customer=written.id_customer, now=now):
             raise AssertionError(f"order map row of {ref} left 'importing' under our lock")
-        _fault("import.before_commit")
+        fault_point("import.before_commit")
         if ctx.dry_run:
             trans.rollback()
     kind = "would_import" if ctx.dry_run else "imported"
@@ -209,14 +206,3 @@ def _save_cursor(ctx: TaskContext, name: str, value: datetime) -> None:
 def _transient(exc: DBAPIError) -> bool:
     args: tuple[object, ...] = tuple(getattr(exc.orig, "args", ()))
     return bool(args) and args[0] in TRANSIENT_DB_ERRORS
-
-
-def _fault(point: str) -> None:
-    """Test hook (see module docstring): SIGKILL this process at ``point`` when asked by the environment."""
-    spec = os.environ.get(FAULT_ENV, "")
-    name, _, nth = spec.partition(":")
-    if not spec or name != point:
-        return
-    _fault_hits[point] = _fault_hits.get(point, 0) + 1
-    if _fault_hits[point] >= int(nth or "1"):
-        os.kill(os.getpid(), signal.SIGKILL)
