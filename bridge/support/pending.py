@@ -14,7 +14,7 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bridge.jobs.accept import gather, line_figures, plan, policy_of
+from bridge.jobs.accept_plan import gather, line_figures, plan, policy_of
 from bridge.state import orders as omap
 
 if TYPE_CHECKING:

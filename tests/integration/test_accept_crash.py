@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from accept_support import CODE, SIM_KEY, answers, line_rows, make_config, map_row, raw_config, reserved
 
-from bridge.jobs.accept import FAULT_AFTER_OR21, FAULT_ENV
+from bridge.faults import FAULT_ENV
+from bridge.jobs.accept import FAULT_AFTER_OR21
 from bridge.jobs.runner import run_task
 from bridge.sandbox import MiraklSimulator
 from bridge.wiring import App

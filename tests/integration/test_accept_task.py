@@ -24,7 +24,7 @@ from accept_support import (
 from structlog.testing import capture_logs
 
 from bridge.config import config_from_dict
-from bridge.jobs import accept
+from bridge.jobs import accept, accept_plan
 from bridge.jobs.context import TaskContext
 from bridge.jobs.report import TaskReport
 from bridge.jobs.runner import run_task
@@ -238,9 +238,9 @@ class TestCompetition:
         o = sim.add_order(skus=["MUG"], quantities=[1])
         app1, app2 = app_for(shop, sim), app_for(shop, sim)
         ctx1, ctx2 = _ctx(app1), _ctx(app2)
-        g1 = accept.gather(app1, ctx1.platform, ctx1.mirakl)
-        g2 = accept.gather(app2, ctx2.platform, ctx2.mirakl)
-        [p1], [p2] = accept.plan(g1, ctx1.platform), accept.plan(g2, ctx2.platform)
+        g1 = accept_plan.gather(app1, ctx1.platform, ctx1.mirakl)
+        g2 = accept_plan.gather(app2, ctx2.platform, ctx2.mirakl)
+        [p1], [p2] = accept_plan.plan(g1, ctx1.platform), accept_plan.plan(g2, ctx2.platform)
         accept.apply_one(ctx1, p1, g1.matches)
         accept.apply_one(ctx2, p2, g2.matches)
         app1.close()
@@ -311,8 +311,8 @@ class TestDecidedElsewhere:
         o = sim.add_order(skus=["MUG", "BOOK"], quantities=[1, 2])
         app = app_for(shop, sim)
         ctx = _ctx(app)
-        g = accept.gather(app, ctx.platform, ctx.mirakl)
-        [planned] = accept.plan(g, ctx.platform)
+        g = accept_plan.gather(app, ctx.platform, ctx.mirakl)
+        [planned] = accept_plan.plan(g, ctx.platform)
         sim.set_state(o["order_id"], "WAITING_DEBIT_PAYMENT")  # the operator answers first
         accept.apply_one(ctx, planned, g.matches)
         app.close()
