@@ -88,7 +88,7 @@ def read_shop_figures(
     )
     if not ctx.config_bool("PS_STOCK_MANAGEMENT", True):  # PrestaShop sells without counting: so do we
         stock = {k: StockLevel(v.quantity, 1, v.id_stock_available) for k, v in stock.items()}
-    reserved = omap.reserved_units(conn, app.state.t)
+    reserved = omap.reserved_units(conn, app.state.t, products={r.id_product for r in refs})
     return dict(matches), stock, reserved
 
 

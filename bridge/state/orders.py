@@ -184,13 +184,28 @@ def decisions_of(conn: Connection, t: BridgeTables, platform: str, order_id: str
     return [dict(r) for r in rows]
 
 
-def reserved_units(conn: Connection, t: BridgeTables, *, exclude: tuple[str, str] | None = None
-                   ) -> dict[tuple[int, int], int]:
+def reserved_units(conn: Connection, t: BridgeTables, *, exclude: tuple[str, str] | None = None,
+                   products: Iterable[int] | None = None) -> dict[tuple[int, int], int]:
     """Units accepted on Mirakl (any platform of this shop) but not yet imported into PrestaShop.
 
     Keyed by (id_product, id_product_attribute). ``exclude`` = (platform, order_id) leaves one order out
-    (the import of that order is about to take its units from PrestaShop's stock itself).
+    (the import of that order is about to take its units from PrestaShop's stock itself). ``products``:
+    only the rows of these products (same figures for their keys; the accept task reads per order, and
+    the whole set grows with every accepted-not-imported order).
     """
+    if products is not None:
+        ids = sorted(set(products))
+        out: dict[tuple[int, int], int] = {}
+        for i in range(0, len(ids), 1000):
+            out.update(_reserved(conn, t, exclude, ids[i:i + 1000]))  # disjoint products: no overlap
+        return out
+    return _reserved(conn, t, exclude, None)
+
+
+def _reserved(conn: Connection, t: BridgeTables, exclude: tuple[str, str] | None,
+              ids: list[int] | None) -> dict[tuple[int, int], int]:
+    if ids is not None and not ids:
+        return {}
     ol, o = t.order_line, t.order
     q = (
         select(ol.c.id_product, ol.c.id_product_attribute, func.sum(ol.c.units_reserved))
@@ -205,6 +220,8 @@ def reserved_units(conn: Connection, t: BridgeTables, *, exclude: tuple[str, str
     )
     if exclude is not None:
         q = q.where(~and_(ol.c.platform == exclude[0], ol.c.mirakl_order_id == exclude[1]))
+    if ids is not None:
+        q = q.where(ol.c.id_product.in_(ids))
     out: dict[tuple[int, int], int] = defaultdict(int)
     for idp, ipa, n in conn.execute(q):
         out[(int(idp), int(ipa or 0))] += int(n or 0)
