@@ -2,13 +2,15 @@
 
 Pure. One catalogue row becomes at most one :class:`OfferLine`; :class:`OfferPlanner` compares each
 line, as it streams by, with the digest of what Mirakl last accepted and says whether to send it.
-Memory stays at one dict entry per SKU (the stored digests, replaced by a small int once seen).
+Memory: 16 bytes per stored SKU (:class:`StoredDigests`), plus a dict entry per SKU not stored yet.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
@@ -237,37 +239,101 @@ class PlanSummary:
     disappeared: list[str] = field(default_factory=list)  # on Mirakl, gone from the catalogue: send 0
 
 
+_NEVER, _REJECTED, _GONE = 0, 1, 2  # stored values that are not a digest
+
+
+def _short(digest: bytes) -> int:
+    """The first 8 bytes of a 16-byte line digest as an unsigned int, clear of the three sentinels."""
+    value = int.from_bytes(digest[:8], "big")
+    return value + 3 if value < 3 else value
+
+
+class StoredDigests:
+    """What Mirakl accepted per SKU, in 16 bytes per SKU (two sorted ``array`` columns), not a dict.
+
+    Keys are ``hash(sku)`` (64-bit SipHash of the string, per process: built and probed in the same
+    run); values are the first 8 bytes of the 16-byte line digest stored in the state table, or a
+    sentinel (never accepted / rejected / zeroed). Collision safety: two different SKUs sharing a
+    64-bit key among n = 200,000 has probability ~ n²/2⁶⁵ ≈ 10⁻⁹ per run; a changed line keeping the
+    same 64-bit digest prefix, 2⁻⁶⁴ per changed line. The SKU names are not kept: ``names()``
+    streams them again (from the state table) only when some stored SKU left the catalogue.
+    """
+
+    def __init__(self, items: Iterable[tuple[str, object]], names: Callable[[], Iterable[str]] | None = None) -> None:
+        keys, values = array("q"), array("Q")
+        for sku, stored in items:
+            keys.append(hash(sku))
+            values.append(_NEVER if stored is None else _REJECTED if stored == b"" else
+                          _GONE if stored == GONE else _short(stored))  # type: ignore[arg-type]
+        if any(keys[i] > keys[i + 1] for i in range(len(keys) - 1)):
+            order = sorted(range(len(keys)), key=keys.__getitem__)
+            keys, values = array("q", (keys[i] for i in order)), array("Q", (values[i] for i in order))
+            del order
+        self.keys, self.values = keys, values
+        self.seen = array("q", bytes(8 * len(keys)))  # 0, or the (id_product << 32 | ipa) + 1 of the line
+        self._names = names
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def find(self, key: int) -> int:
+        """Index of ``key``, or -1."""
+        keys = self.keys
+        i = bisect_left(keys, key)
+        return i if i < len(keys) and keys[i] == key else -1
+
+    def names(self) -> Iterable[str]:
+        if self._names is None:
+            raise RuntimeError("no source for the SKU names")
+        return self._names()
+
+
 class OfferPlanner:
-    """Streams lines against ``stored`` (sku → digest Mirakl accepted, ``b""`` rejected, None never).
+    """Streams lines against ``stored`` (what Mirakl accepted per SKU: :class:`StoredDigests`, or a
+    dict sku → 16-byte digest, ``b""`` rejected, None never accepted).
 
     ``consider(line)`` answers the reason to send the line now (``new``/``changed``/``resent``) or
     None. A SKU seen twice is a duplicate: the later lines are refused here and ``finish`` lists
-    every SKU involved so that the caller withdraws the first line if it already queued it. The
-    ``stored`` dict is consumed (values become ints) to keep one entry per SKU.
+    every SKU involved so that the caller withdraws the first line if it already queued it. Memory:
+    the compact stored digests, plus one dict entry (two ints) per SKU not stored yet.
     """
 
-    def __init__(self, stored: dict[str, object], *, full: bool, salt: str = "") -> None:
+    def __init__(self, stored: StoredDigests | dict[str, object], *, full: bool, salt: str = "") -> None:
+        if isinstance(stored, dict):
+            snapshot = dict(stored)
+            stored = StoredDigests(snapshot.items(), names=snapshot.keys)
         self.stored = stored
         self.full = full
         self.salt = salt
         self.summary = PlanSummary()
+        self._new: dict[int, int] = {}  # hash(sku) → ref, SKUs not in ``stored``
 
     def consider(self, line: OfferLine) -> tuple[str, bytes] | None:
         stored = self.stored
         sku = line.sku
-        previous = stored.get(sku, _MISSING)
+        key = hash(sku)
         ref = (line.id_product << 32) | line.id_product_attribute
-        if type(previous) is int:  # noqa: E721 - seen already in this run
-            self._duplicate(sku, previous, line)
-            return None
-        digest = line_digest(line, self.salt)
-        on_mirakl = previous is not _MISSING and previous is not None and previous != GONE
-        stored[sku] = -ref - 1 if on_mirakl else ref
+        i = stored.find(key)
         s = self.summary
-        if previous is _MISSING or previous is None or previous == GONE:
+        if i < 0:
+            first = self._new.get(key)
+            if first is not None:
+                self._duplicate(sku, first, line)
+                return None
+            self._new[key] = ref
+            s.new += 1
+            return ("new", line_digest(line, self.salt))
+        seen = stored.seen[i]
+        if seen:
+            self._duplicate(sku, seen - 1, line)
+            return None
+        stored.seen[i] = ref + 1
+        previous = stored.values[i]
+        digest = line_digest(line, self.salt)
+        if previous == _NEVER or previous == _GONE:
             s.new += 1
             return ("new", digest)
-        if previous != digest:
+        if previous != _short(digest):
             s.changed += 1
             return ("changed", digest)
         s.unchanged += 1
@@ -276,27 +342,29 @@ class OfferPlanner:
             return ("resent", digest)
         return None
 
-    def _duplicate(self, sku: str, previous: int, line: OfferLine) -> None:
+    def _duplicate(self, sku: str, first: int, line: OfferLine) -> None:
         refs = self.summary.duplicates.get(sku)
         if refs is None:
-            first = -previous - 1 if previous < 0 else previous
             refs = self.summary.duplicates[sku] = [(first >> 32, first & 0xFFFFFFFF)]
         refs.append(line.ref)
 
     def finish(self) -> PlanSummary:
         """Lists the SKUs to zero: on Mirakl but not (or no longer uniquely) in the catalogue."""
+        stored = self.stored
+        values, seen = stored.values, stored.seen
         gone = []
-        for sku, value in self.stored.items():
-            if type(value) is int:  # noqa: E721
-                if value < 0 and sku in self.summary.duplicates:
-                    gone.append(sku)
-            elif value is not None and value != GONE:
+        for sku in self.summary.duplicates:
+            i = stored.find(hash(sku))
+            if i >= 0 and values[i] != _NEVER and values[i] != _GONE:
                 gone.append(sku)
-        self.summary.disappeared = sorted(gone)
+        wanted = {stored.keys[i] for i in range(len(stored))
+                  if not seen[i] and values[i] != _NEVER and values[i] != _GONE}
+        if wanted:
+            gone.extend({sku for sku in stored.names() if hash(sku) in wanted})
+        self.summary.disappeared = sorted(set(gone))
         return self.summary
 
 
-_MISSING = object()
 
 
 @dataclass

@@ -61,7 +61,7 @@ def run(ctx: TaskContext) -> None:
                     ctx.app.state.set_cursor(code, FULL_CURSOR, ctx.now(), ctx.now())
             else:
                 stream.seek(0)
-                import_id = ctx.mirakl.import_offers(stream.read(), import_mode="NORMAL")
+                import_id = ctx.mirakl.import_offers_file(stream, import_mode="NORMAL")
                 repo.record_import(code, import_id=import_id, lines=to_send, full_sync=full, now=ctx.now())
                 report.count("sent", to_send)
                 report.extra["import_id"] = import_id

@@ -1,6 +1,6 @@
 """The offers task's single pass: stream the catalogue, build each line, compare, queue what changed.
 
-Memory: the stored digests (one dict entry per SKU) and one chunk of rows; lines to send go straight
+Memory: the stored digests (16 bytes per SKU, :class:`StoredDigests`) and one chunk of rows; lines to send go straight
 to the CSV stream and, unless dry-run, to a spool file (pickled batches of :class:`PendingLine`).
 The job writes the spooled lines to the state table once, after the upload: with their final
 outcome when the import finishes within the wait, else as ``pending`` under the import id.
@@ -100,7 +100,7 @@ def compute_pass(ctx: TaskContext, repo: OfferStateRepo, stream: TextIO, *, full
     shop = ctx.app.shop
     writer = OfferCsvWriter(stream, state_code=cfg.state_code, leadtime_to_ship_days=cfg.leadtime_to_ship_days,
                             logistic_class=cfg.logistic_class, send_discounts=cfg.send_discounts)
-    planner = OfferPlanner(repo.load_digests(code), full=full, salt=writer.salt)
+    planner = OfferPlanner(repo.load_compact_digests(code), full=full, salt=writer.salt)
     result = PassResult(planner.summary, writer)
     queued: list[PendingLine] = []
     with shop.engine.connect() as conn:

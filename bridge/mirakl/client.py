@@ -18,11 +18,14 @@ have applied them (429, connect failure) or after a re-read proved they were not
 
 from __future__ import annotations
 
+import io
+import os
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -57,6 +60,61 @@ def _utc_param(value: datetime) -> str:
 def _chunks(ids: Sequence[str], size: int) -> Iterator[list[str]]:
     for i in range(0, len(ids), size):
         yield list(ids[i : i + size])
+
+
+class MultipartFileBody:
+    """A ``multipart/form-data`` body (text fields, then one file part) read from the file as it is sent.
+
+    Given to requests as ``data``: it has a length (so ``Content-Length`` is set, not chunked) and is
+    read in blocks by the HTTP connection; only one block of the file is in memory at a time. Same
+    parts as requests' own ``files=``/``data=`` encoding.
+    """
+
+    BLOCK = 64 * 1024
+
+    def __init__(self, fields: Mapping[str, str], name: str, filename: str, content_type: str,
+                 fileobj: IO[bytes]) -> None:
+        boundary = uuid.uuid4().hex
+        self.content_type = f"multipart/form-data; boundary={boundary}"
+        head = b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n'.encode() + str(v).encode()
+            + b"\r\n" for k, v in fields.items())
+        head += (f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                 f"Content-Type: {content_type}\r\n\r\n").encode()
+        self._head, self._tail = head, f"\r\n--{boundary}--\r\n".encode()
+        self._file = fileobj
+        self._start = fileobj.tell()
+        self._size = fileobj.seek(0, os.SEEK_END) - self._start
+        fileobj.seek(self._start)
+        self._parts: list[bytes] = []
+        self._in_file = False
+        self.rewind()
+
+    def __len__(self) -> int:
+        return len(self._head) + self._size + len(self._tail)
+
+    def rewind(self) -> None:
+        self._file.seek(self._start)
+        self._pending = [self._head]
+        self._in_file = True
+        self._left = self._size
+
+    def read(self, size: int = -1) -> bytes:
+        if self._pending:
+            return self._pending.pop()
+        if self._in_file:
+            want = self.BLOCK if size is None or size < 0 else min(size, self.BLOCK)
+            block = self._file.read(min(want, self._left)) if self._left > 0 else b""
+            if block:
+                self._left -= len(block)
+                return block
+            self._in_file = False
+            return self._tail
+        return b""
+
+    def __iter__(self) -> Iterator[bytes]:
+        while block := self.read(self.BLOCK):
+            yield block
 
 
 class MiraklClient:
@@ -135,6 +193,7 @@ class MiraklClient:
         expect: str = "json",
         write: bool = False,
         verify: Callable[[], bool] | None = None,
+        body: MultipartFileBody | None = None,
     ) -> Any:
         """Send, classify, retry. ``expect``: "json" (parsed), "text", or "none" (body ignored).
 
@@ -147,7 +206,7 @@ class MiraklClient:
         while True:
             attempt += 1
             try:
-                return self._attempt(method, path, code, attempt, params, json_body, files, data, expect)
+                return self._attempt(method, path, code, attempt, params, json_body, files, data, expect, body)
             except AttemptFailed as failed:
                 if not failed.retriable:
                     raise failed.error from None
@@ -193,7 +252,14 @@ class MiraklClient:
         files: Mapping[str, Any] | None,
         data: Mapping[str, str] | None,
         expect: str,
+        body: MultipartFileBody | None = None,
     ) -> Any:
+        headers = self._headers()
+        payload: Any = data
+        if body is not None:  # streamed multipart body, rewound for each attempt
+            body.rewind()
+            payload = body
+            headers["Content-Type"] = body.content_type
         started = self._monotonic()
         status: int | None = None
         try:
@@ -203,8 +269,8 @@ class MiraklClient:
                 params=self._params(params),
                 json=json_body,
                 files=files,
-                data=data,
-                headers=self._headers(),
+                data=payload,
+                headers=headers,
                 timeout=self._timeout,
                 verify=self._verify,
                 allow_redirects=False,
@@ -288,15 +354,35 @@ class MiraklClient:
             raise ValueError(f"import_mode must be one of {IMPORT_MODES}")
         if import_mode == "REPLACE" and not allow_replace:
             raise ValueError("REPLACE deletes every offer missing from the file; pass allow_replace=True")
-        files = {"file": ("offers.csv", csv_text.encode("utf-8"), "text/csv")}
-        payload = self._request(
-            "POST",
-            "/api/offers/imports",
-            code="OF01",
-            files=files,
-            data={"import_mode": import_mode},
-            write=True,
-        )
+        return self.import_offers_file(io.BytesIO(csv_text.encode("utf-8")), import_mode=import_mode,
+                                       allow_replace=allow_replace)
+
+    def import_offers_file(
+        self, source: str | os.PathLike[str] | IO[Any], *, import_mode: str = "NORMAL", allow_replace: bool = False
+    ) -> str:
+        """OF01 from a file (a path, or a binary/text file object read from its current position).
+
+        The multipart body is streamed from the file block by block (nothing of the file is held in
+        memory); each attempt rewinds to the same position. A text file object is flushed and its
+        underlying binary buffer is read (it must be UTF-8, as :class:`OfferCsvWriter` writes it).
+        """
+        if import_mode not in IMPORT_MODES:
+            raise ValueError(f"import_mode must be one of {IMPORT_MODES}")
+        if import_mode == "REPLACE" and not allow_replace:
+            raise ValueError("REPLACE deletes every offer missing from the file; pass allow_replace=True")
+        if isinstance(source, (str, os.PathLike)):
+            with open(source, "rb") as fh:  # noqa: PTH123
+                return self.import_offers_file(fh, import_mode=import_mode, allow_replace=allow_replace)
+        fileobj: IO[bytes]
+        if isinstance(source, io.TextIOBase):
+            source.flush()
+            position = source.tell()  # flushed, no decoder state: the byte offset
+            fileobj = source.buffer  # type: ignore[attr-defined]
+            fileobj.seek(position)
+        else:
+            fileobj = source  # type: ignore[assignment]
+        body = MultipartFileBody({"import_mode": import_mode}, "file", "offers.csv", "text/csv", fileobj)
+        payload = self._request("POST", "/api/offers/imports", code="OF01", body=body, write=True)
         return self._import_id(payload, "OF01")
 
     def _import_id(self, payload: Any, code: str) -> str:

@@ -7,7 +7,7 @@ All writes are set-based (executemany / one UPDATE per import). Lines move from 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
@@ -17,7 +17,7 @@ from sqlalchemy import and_, bindparam, case, delete, insert, null, select, upda
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import Engine
 
-from bridge.domain.offers import GONE
+from bridge.domain.offers import GONE, StoredDigests
 from bridge.state.tables import bridge_tables
 
 FINAL = ("COMPLETE", "FAILED")
@@ -57,6 +57,25 @@ class OfferStateRepo:
         self.offer = self.t.offer
         self.imports = self.t.offer_import
         self._sql_cache: dict[tuple[str, ...], str] = {}
+        # Decimal → what the driver takes for a NUMERIC column: PyMySQL escapes Decimal itself; others
+        # (sqlite3 refuses Decimal) get the column type's own processor, as a Core execute would apply.
+        dialect = engine.dialect
+        self._money = (None if dialect.name in ("mysql", "mariadb")
+                       else self.offer.c.price.type.bind_processor(dialect))
+
+    def _money_rows(self, rows: list[tuple[Any, ...]], *positions: int) -> list[tuple[Any, ...]]:
+        """``rows`` with the Decimal cells at ``positions`` converted for the driver (no-op on MySQL)."""
+        process = self._money
+        if process is None or not rows:
+            return rows
+        out = []
+        for row in rows:
+            cells = list(row)
+            for i in positions:
+                if cells[i] is not None:
+                    cells[i] = process(cells[i])
+            out.append(tuple(cells))
+        return out
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -75,6 +94,26 @@ class OfferStateRepo:
                 else:
                     out[sku] = bytes.fromhex(digest)
         return out
+
+    def load_compact_digests(self, platform: str) -> StoredDigests:
+        """The same as :meth:`load_digests` in 16 bytes per SKU (names streamed again only if needed)."""
+        o = self.offer
+
+        def rows() -> Iterator[tuple[str, object]]:
+            with self.engine.connect() as conn:
+                result = conn.execution_options(stream_results=True, yield_per=5000).execute(
+                    select(o.c.sku, o.c.hash, o.c.status).where(o.c.platform == platform))
+                for sku, digest, status in result:
+                    yield sku, (None if digest is None else b"" if status == "rejected" else bytes.fromhex(digest))
+
+        def names() -> Iterator[str]:
+            with self.engine.connect() as conn:
+                result = conn.execution_options(stream_results=True, yield_per=5000).execute(
+                    select(o.c.sku).where(o.c.platform == platform))
+                for (sku,) in result:
+                    yield sku
+
+        return StoredDigests(rows(), names)
 
     def last_values(self, platform: str, skus: Sequence[str]) -> dict[str, tuple[Decimal, int, int]]:
         """sku → (last accepted price, id_product, id_product_attribute), for zeroing vanished offers."""
@@ -168,6 +207,7 @@ class OfferStateRepo:
         stamp = self._db_time(now)
         rows = [(platform, ln.sku, ln.id_product, ln.id_product_attribute, "pending", ln.digest.hex(), token,
                  ln.quantity, ln.price, ln.discount_price, *self._days(ln), stamp, stamp) for ln in lines]
+        rows = self._money_rows(rows, 8, 9)
         if rows:
             sql = self._pending_sql()
             with self.engine.begin() as conn:
@@ -242,6 +282,7 @@ class OfferStateRepo:
                 bad = [(platform, ln.sku, ln.id_product, ln.id_product_attribute, "rejected",
                         (why.get(ln.sku) or failed_msg)[:2000], stamp, stamp)
                        for ln in batch if not complete or ln.sku in why]
+                ok = self._money_rows(ok, 6, 7)
                 if ok:
                     conn.exec_driver_sql(self._rows_sql(self._ACCEPTED_COLS, (*self._NO_PENDING, "last_error")), ok)
                     accepted += len(ok)

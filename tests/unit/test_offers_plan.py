@@ -6,6 +6,8 @@ from datetime import date, datetime, timezone
 from decimal import Decimal as D
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bridge.domain.offers import (
     BELOW_FLOOR,
     EXCLUDED_MANUFACTURER,
@@ -18,7 +20,9 @@ from bridge.domain.offers import (
     VIRTUAL,
     Identifiers,
     OfferLine,
+    OfferPlanner,
     OfferRules,
+    StoredDigests,
     allows_backorders,
     exclusion_reason,
     line_digest,
@@ -202,3 +206,59 @@ class TestPlan:
         assert plan.summary.duplicates == {"D": [(1, 11), (3, 0)], "N": [(4, 0), (5, 0)]}
         # D was on Mirakl: it is zeroed; N never was
         assert plan.summary.disappeared == ["D"]
+
+
+class TestStoredDigests:
+    """The compact form the task loads (16 bytes per SKU, names streamed again) plans like the dict."""
+
+    def _catalogue(self) -> tuple[dict[str, object], list[OfferLine]]:
+        stored: dict[str, object] = {}
+        lines = []
+        for n in range(400):
+            sku = f"SKU-{n}"
+            kind = n % 8
+            if kind == 0:
+                stored[sku] = line_digest(line(sku))  # unchanged
+            elif kind == 1:
+                stored[sku] = line_digest(line(sku, qty=5))  # changed
+            elif kind == 2:
+                stored[sku] = b""  # rejected last time
+            elif kind == 3:
+                stored[sku] = None  # never accepted
+            elif kind == 4:
+                stored[sku] = GONE  # zeroed before
+            elif kind == 5:
+                stored[sku] = line_digest(line(sku))  # vanishes from the catalogue
+                continue
+            if kind != 6 or n % 16 == 6:  # kind 6: new SKUs, kind 7: nothing stored, half of 6 absent
+                lines.append(line(sku, ref=(n, 0)))
+            if n % 50 == 0:
+                lines.append(line(sku, ref=(n, 1)))  # a duplicate
+        return stored, lines
+
+    def _plan(self, stored: StoredDigests | dict[str, object], lines: list[OfferLine], full: bool) -> tuple:
+        planner = OfferPlanner(stored, full=full, salt="s")
+        decisions = [planner.consider(ln) for ln in lines]
+        s = planner.finish()
+        return decisions, (s.new, s.changed, s.unchanged, s.resent), s.duplicates, s.disappeared
+
+    def test_same_decisions_as_the_dict_and_names_read_only_when_an_offer_vanished(self) -> None:
+        stored, lines = self._catalogue()
+        streamed = []
+
+        def names() -> list[str]:
+            streamed.append(1)
+            return list(stored)
+
+        for full in (False, True):
+            expected = self._plan(dict(stored), lines, full)
+            compact = StoredDigests(stored.items(), names)
+            assert len(compact) == len(stored)
+            assert self._plan(compact, lines, full) == expected
+            assert expected[3] and "SKU-5" in expected[3] and "SKU-0" in expected[3]  # vanished + duplicate on Mirakl
+        assert streamed == [1, 1]
+        dupes = {f"SKU-{n}" for n in range(0, 400, 50)}
+        unique = [ln for ln in lines if ln.sku not in dupes]
+        quiet = {sku: v for sku, v in stored.items() if sku in {ln.sku for ln in unique}}
+        compact = StoredDigests(quiet.items(), lambda: pytest.fail("names read although nothing vanished"))
+        assert self._plan(compact, unique, False) == self._plan(dict(quiet), unique, False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -246,3 +247,24 @@ def test_on_request_hook_sees_endpoint_status_and_duration(make_client) -> None:
     client = make_client(on_request=lambda code, status, duration: seen.append((code, status, duration >= 0)))
     client.account()
     assert seen == [("A01", 200, True)]
+
+
+def test_offer_import_from_a_file_streams_the_same_upload(sim, client, tmp_path) -> None:
+    csv_text = (
+        '"sku";"product-id";"product-id-type";"price";"quantity";"update-delete"\n'
+        '"MUG-1";"3700000000017";"EAN";"12.90";"48";"update"\n'
+        '"THÉ-2";"3700000000024";"EAN";"3.50";"7";"update"\n'
+    )
+    path = tmp_path / "offers.csv"
+    path.write_text(csv_text, encoding="utf-8")
+    by_path = client.import_offers_file(path)
+    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as stream:  # as the offers task spools it
+        stream.write(csv_text)
+        stream.seek(0)
+        by_stream = client.import_offers_file(stream, import_mode="NORMAL")
+    by_text = client.import_offers(csv_text)
+    assert [(u.endpoint, u.import_id, u.import_mode, u.text) for u in sim.uploads] == [
+        ("OF01", by_path, "NORMAL", csv_text), ("OF01", by_stream, "NORMAL", csv_text),
+        ("OF01", by_text, "NORMAL", csv_text)]
+    with pytest.raises(ValueError, match="REPLACE"):
+        client.import_offers_file(path, import_mode="REPLACE")

@@ -213,3 +213,13 @@ def test_request_and_retry_log_events_never_contain_the_key(sim, client: MiraklC
     assert "duration_ms" in requests_logged[0]
     assert [e["wait_s"] for e in logs if e["event"] == "mirakl.retry"] == [1.0]
     assert sim.api_key not in repr(logs)
+
+
+def test_of01_from_a_file_rate_limited_is_resent_whole(sim, client, clock, tmp_path) -> None:
+    csv_text = '"sku";"product-id";"price";"quantity"\n"A";"1";"1.00";"1"\n'
+    path = tmp_path / "offers.csv"
+    path.write_text(csv_text, encoding="utf-8")
+    sim.fail_next(1, status=429, retry_after=3, endpoint="OF01")
+    import_id = client.import_offers_file(path)
+    assert len(sim.requests_to("OF01")) == 2
+    assert [(u.import_id, u.text) for u in sim.uploads] == [(import_id, csv_text)]
