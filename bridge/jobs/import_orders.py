@@ -55,9 +55,14 @@ def run(ctx: TaskContext) -> None:
         complete &= _invalid(ctx, page.invalid)
         orders.update((o.order_id, o) for o in page.orders)
     writer = OrderWriter(ctx.app.shop)
+    known: dict[str, omap.OrderRow] = {}
+    if orders:  # set-based reads for the whole run: order-map rows, SKUs and product rows
+        with ctx.app.engine.connect() as conn:
+            known = omap.get_orders(conn, state.t, p.code, orders)
+            writer.warm(conn, orders.values(), p)
     for order in orders.values():
         ctx.check_stop()
-        _process(ctx, writer, order)
+        _process(ctx, writer, order, known=known)
     _retry_held(ctx, writer, done=set(orders))
     if ctx.report.counts.get("held"):
         ctx.report.status = "partial"
@@ -73,11 +78,18 @@ def run(ctx: TaskContext) -> None:
         ctx.report.extra["cursor_kept"] = "an unparseable order without an id: the window is read again"
 
 
-def _process(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder, *, due: bool = False) -> None:
-    """Import one order unless it is done or waiting; it always ends imported, skipped or held."""
+def _process(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder, *, due: bool = False,
+             known: dict[str, omap.OrderRow] | None = None) -> None:
+    """Import one order unless it is done or waiting; it always ends imported, skipped or held.
+
+    ``known``: the order-map rows read for the whole run before its first order (an order missing
+    from it had no row then); the claim in ``_import`` stays the authority under concurrency."""
     ref = order.order_id
-    with ctx.app.engine.connect() as conn:
-        row = omap.get_order(conn, ctx.app.state.t, ctx.platform.code, ref)
+    if known is not None:
+        row = known.get(ref)
+    else:
+        with ctx.app.engine.connect() as conn:
+            row = omap.get_order(conn, ctx.app.state.t, ctx.platform.code, ref)
     if row is not None and (row.status in omap.HAS_SHOP_ORDER or row.id_order is not None):
         ctx.report.count("skipped")
         ctx.report.add("skipped", order_id=ref, id_order=row.id_order, reason="already imported")

@@ -8,6 +8,7 @@ when the configured order state does not exist (a configuration problem, not an 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -24,8 +25,10 @@ from bridge.shop import order_reads as reads
 from bridge.shop.addresses import PlacedAddress
 from bridge.shop.context import DEFAULT_PRECISION
 from bridge.shop.shop import Shop
-from bridge.shop.skus import resolve_skus
+from bridge.shop.skus import SkuMatch, resolve_skus
 from bridge.shop.stock_writer import lock_stock
+
+WARM_CHUNK = 500  # product keys per product_rows query when warming
 
 
 class Preparer:
@@ -37,8 +40,10 @@ class Preparer:
         self._carriers: dict[int, reads.CarrierRow | None] = {}
         self._order_states: dict[int, reads.StateFlags] = {}
         self._taxes_by_rate: dict[Decimal, TaxPart] | None = None
-        self._calcs: dict[tuple[int, int, int, str], TaxCalc] = {}
         self._attributes: dict[int, str] = {}
+        self._rules: dict[tuple[int, int, int], list[reads.TaxRuleRow]] = {}
+        self._skus: dict[str, SkuMatch] = {}  # SKUs of the run with exactly one match (see ``warm``)
+        self._products: dict[tuple[int, int], dict[str, Any]] = {}  # product rows of those SKUs
 
     # --- cached reference data -----------------------------------------------------------------
 
@@ -86,20 +91,51 @@ class Preparer:
         return flags
 
     def _tax_calcs(self, conn: Connection, groups: set[int], address: PlacedAddress) -> dict[int, TaxCalc]:
+        """Tax calculators of an address; the rules are read once per (group, country, state) and run,
+        the zip code ranges are applied here (so addresses with another zip code need no query)."""
         ctx = self.shop.context
         zipcode = address.address.postcode.strip()
-
-        def key(g: int) -> tuple[int, int, int, str]:
-            return (g, address.id_country, address.id_state, zipcode)
-
-        missing = {g for g in groups if key(g) not in self._calcs}
+        if not ctx.config_bool("PS_TAX", True):
+            return {g: TaxCalc(g) for g in groups}
+        place = (address.id_country, address.id_state)
+        missing = {g for g in groups if g and (g, *place) not in self._rules}
         if missing:
-            found = reads.tax_calcs(conn, self.shop.tables, missing, id_country=address.id_country,
-                                    id_state=address.id_state, zipcode=zipcode, id_lang=ctx.id_lang,
-                                    tax_enabled=ctx.config_bool("PS_TAX", True))
-            for g, calc in found.items():
-                self._calcs[key(g)] = calc
-        return {g: self._calcs.get(key(g), TaxCalc(g)) for g in groups}
+            found = reads.tax_rule_rows(conn, self.shop.tables, missing, id_country=address.id_country,
+                                        id_state=address.id_state, id_lang=ctx.id_lang)
+            for g, rules in found.items():
+                self._rules[(g, *place)] = rules
+        rules = {g: self._rules.get((g, *place), []) for g in groups if g}
+        calcs = reads.calcs_from_rules(rules, groups, zipcode=zipcode)
+        return {g: calcs.get(g, TaxCalc(g)) for g in groups}
+
+    def warm(self, conn: Connection, orders: Iterable[MiraklOrder], platform: PlatformConfig) -> None:
+        """Read the SKUs and product rows of all the orders of a run at once (chunks), so that ``prepare``
+        finds them cached; what is not found here (unknown/ambiguous SKU, later orders) is read per order."""
+        t, ctx = self.shop.tables, self.shop.context
+        skus = sorted({ln.offer_sku for o in orders for ln in o.live_lines if ln.offer_sku}
+                      - set(self._skus))
+        if not skus:
+            return
+        matches = resolve_skus(conn, t, id_shop=ctx.id_shop, rule=platform.offers.sku, skus=skus)
+        unique = {s: m for s, m in matches.items() if not m.problem}
+        keys = sorted({m.refs[0].key for m in unique.values()} - set(self._products))
+        for i in range(0, len(keys), WARM_CHUNK):
+            self._products.update(reads.product_rows(conn, t, keys[i : i + WARM_CHUNK], id_shop=ctx.id_shop,
+                                                     id_lang=ctx.id_lang, attribute_cache=self._attributes))
+        self._skus.update((s, m) for s, m in unique.items() if m.refs[0].key in self._products)
+
+    def _resolve(self, conn: Connection, platform: PlatformConfig, skus: list[str]) -> dict[str, SkuMatch]:
+        missing = [s for s in skus if s not in self._skus]
+        found = resolve_skus(conn, self.shop.tables, id_shop=self.shop.context.id_shop, rule=platform.offers.sku,
+                             skus=missing) if missing else {}
+        return {**{s: self._skus[s] for s in skus if s in self._skus}, **found}
+
+    def _product_rows(self, conn: Connection, keys: set[tuple[int, int]]) -> dict[tuple[int, int], dict[str, Any]]:
+        ctx = self.shop.context
+        missing = {k for k in keys if k not in self._products}
+        found = reads.product_rows(conn, self.shop.tables, missing, id_shop=ctx.id_shop, id_lang=ctx.id_lang,
+                                   attribute_cache=self._attributes) if missing else {}
+        return {**{k: self._products[k] for k in keys if k in self._products}, **found}
 
     def _fallback_taxes(self, conn: Connection) -> dict[Decimal, TaxPart]:
         if self._taxes_by_rate is None:
@@ -131,8 +167,7 @@ class Preparer:
         live = order.live_lines
         if not live:
             raise DraftError("no_lines", "the order has no line left to import (all refused or cancelled)")
-        matches = resolve_skus(conn, t, id_shop=ctx.id_shop, rule=platform.offers.sku,
-                               skus=[ln.offer_sku for ln in live])
+        matches = self._resolve(conn, platform, [ln.offer_sku for ln in live])
         problems: dict[str, list[str]] = {}
         for sku in sorted({ln.offer_sku for ln in live}):
             code = matches[sku].problem if sku in matches else "unknown_sku"
@@ -161,8 +196,7 @@ class Preparer:
         state = self._order_state(conn, cfg.order_state, required=True)
         oos_state = self._order_state(conn, cfg.out_of_stock_state, required=False)
         keys = {matches[ln.offer_sku].refs[0].key for ln in live}
-        product_rows = reads.product_rows(conn, t, keys, id_shop=ctx.id_shop, id_lang=ctx.id_lang,
-                                          attribute_cache=self._attributes)
+        product_rows = self._product_rows(conn, keys)
         tax_address = invoice if ctx.config_str("PS_TAX_ADDRESS_TYPE") == "id_address_invoice" else delivery
         groups = {r["id_tax_rules_group"] for r in product_rows.values()} | {carrier.id_tax_rules_group}
         calcs = self._tax_calcs(conn, groups, tax_address)

@@ -198,12 +198,25 @@ def _zip_matches(zipcode: str, z_from: str, z_to: str) -> bool:
     return _num(z_to) == 0 and (_num(z_from) == 0 or lo == z)
 
 
-def tax_calcs(conn: Connection, t: ShopTables, groups: Iterable[int], *, id_country: int, id_state: int,
-              zipcode: str, id_lang: int, tax_enabled: bool = True) -> dict[int, TaxCalc]:
-    """``TaxRulesTaxManager::getTaxCalculator`` for several tax rules groups and one address."""
+@dataclass(frozen=True)
+class TaxRuleRow:
+    """One ``tax_rule`` row of an active group joined to its tax (zip filtering is done in Python)."""
+    id_tax_rules_group: int
+    id_state: int
+    zipcode_from: str
+    zipcode_to: str
+    behavior: int
+    id_tax: int
+    rate: Decimal
+    name: str
+
+
+def tax_rule_rows(conn: Connection, t: ShopTables, groups: Iterable[int], *, id_country: int, id_state: int,
+                  id_lang: int) -> dict[int, list[TaxRuleRow]]:
+    """The rules of several tax rules groups for one country and state (any zip code), by group."""
     groups = sorted({g for g in groups if g})
-    out = {g: TaxCalc(g) for g in groups}
-    if not groups or not tax_enabled:
+    out: dict[int, list[TaxRuleRow]] = {g: [] for g in groups}
+    if not groups:
         return out
     tr, trg, tax = t.tax_rule, t.tax_rules_group, t.tax
     cols = [tr.c.id_tax_rules_group, tr.c.id_state, tr.c.zipcode_from, tr.c.zipcode_to, tr.c.behavior,
@@ -217,21 +230,45 @@ def tax_calcs(conn: Connection, t: ShopTables, groups: Iterable[int], *, id_coun
     q = (select(*cols).select_from(joined)
          .where(tr.c.id_country == id_country, tr.c.id_tax_rules_group.in_(groups),
                 tr.c.id_state.in_([0, id_state])))
+    for r in conn.execute(q):
+        name = _s(r._mapping.get("name")) if "name" in r._mapping else ""
+        out[int(r.id_tax_rules_group)].append(TaxRuleRow(
+            int(r.id_tax_rules_group), int(r.id_state), _s(r.zipcode_from), _s(r.zipcode_to), int(r.behavior),
+            int(r.id_tax), _d(r.rate), name))
+    return out
+
+
+def calcs_from_rules(rules: dict[int, list[TaxRuleRow]], groups: Iterable[int], *, zipcode: str,
+                     tax_enabled: bool = True) -> dict[int, TaxCalc]:
+    """``TaxRulesTaxManager::getTaxCalculator`` from the rules of :func:`tax_rule_rows` and a zip code."""
+    groups = sorted({g for g in groups if g})
+    out = {g: TaxCalc(g) for g in groups}
+    if not groups or not tax_enabled:
+        return out
     zipcode = zipcode or "0"
-    rows = [r for r in conn.execute(q) if _zip_matches(zipcode, _s(r.zipcode_from), _s(r.zipcode_to))]
-    rows.sort(key=lambda r: (_s(r.zipcode_from).upper(), _s(r.zipcode_to).upper(), int(r.id_state)), reverse=True)
+    rows = [r for g in groups for r in rules.get(g, ()) if _zip_matches(zipcode, r.zipcode_from, r.zipcode_to)]
+    rows.sort(key=lambda r: (r.zipcode_from.upper(), r.zipcode_to.upper(), r.id_state), reverse=True)
     for g in groups:
         parts: list[TaxPart] = []
         method = None
-        for r in (r for r in rows if int(r.id_tax_rules_group) == g):
+        for r in (r for r in rows if r.id_tax_rules_group == g):
             if method is None:
-                method = int(r.behavior)
-            name = _s(r._mapping.get("name")) if "name" in r._mapping else ""
-            parts.append(TaxPart(int(r.id_tax), _d(r.rate), name))
-            if int(r.behavior) == 0:
+                method = r.behavior
+            parts.append(TaxPart(r.id_tax, r.rate, r.name))
+            if r.behavior == 0:
                 break
         out[g] = TaxCalc(g, tuple(parts), method or 0)
     return out
+
+
+def tax_calcs(conn: Connection, t: ShopTables, groups: Iterable[int], *, id_country: int, id_state: int,
+              zipcode: str, id_lang: int, tax_enabled: bool = True) -> dict[int, TaxCalc]:
+    """``TaxRulesTaxManager::getTaxCalculator`` for several tax rules groups and one address."""
+    groups = sorted({g for g in groups if g})
+    if not groups or not tax_enabled:
+        return {g: TaxCalc(g) for g in groups}
+    rules = tax_rule_rows(conn, t, groups, id_country=id_country, id_state=id_state, id_lang=id_lang)
+    return calcs_from_rules(rules, groups, zipcode=zipcode, tax_enabled=tax_enabled)
 
 
 def taxes_by_rate(conn: Connection, t: ShopTables, id_lang: int) -> dict[Decimal, TaxPart]:

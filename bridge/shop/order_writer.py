@@ -10,11 +10,13 @@ history, invoice, message, sales and stock. Both must run on the same connection
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 import structlog
+from sqlalchemy import insert
 from sqlalchemy.engine import Connection
 
 from bridge.config import PlatformConfig
@@ -81,6 +83,10 @@ class OrderWriter:
         self.shop = shop
         self._preparer = Preparer(shop)
         self._mapping = bridge_tables(shop.prefix).customer
+
+    def warm(self, conn: Connection, orders: Iterable[MiraklOrder], platform: PlatformConfig) -> None:
+        """Read the SKUs and product rows of a run's orders in set-based queries before preparing them."""
+        self._preparer.warm(conn, orders, platform)
 
     def prepare(self, conn: Connection, order: MiraklOrder, platform: PlatformConfig) -> PreparedOrder:
         ref = f"order {order.order_id}"
@@ -170,12 +176,18 @@ class OrderWriter:
         t, oid = self.shop.tables, p.order.order_id
         delivery = address_row(t, p.delivery, id_customer=id_customer, alias=f"Delivery {oid}",
                                now_local=now_local, warnings=warnings, label="delivery")
-        id_delivery = insert_address(conn, t, delivery)
         if p.invoice == p.delivery:
+            id_delivery = insert_address(conn, t, delivery)
             return id_delivery, id_delivery
         invoice = address_row(t, p.invoice, id_customer=id_customer, alias=f"Invoice {oid}",
                               now_local=now_local, warnings=warnings, label="invoice")
-        return id_delivery, insert_address(conn, t, invoice)
+        if delivery.keys() == invoice.keys() and getattr(
+                conn.dialect, "insert_executemany_returning_sort_by_parameter_order", False):
+            # MariaDB 10.5+/SQLite: both rows and their ids in one round trip, in this order
+            stmt = insert(t.address).returning(t.address.c.id_address, sort_by_parameter_order=True)
+            id_delivery, id_invoice = (int(r[0]) for r in conn.execute(stmt, [delivery, invoice]))
+            return id_delivery, id_invoice
+        return insert_address(conn, t, delivery), insert_address(conn, t, invoice)
 
     def _stock(self, conn: Connection, p: PreparedOrder, id_order: int, now_local: datetime,
                warnings: list[str]) -> None:
