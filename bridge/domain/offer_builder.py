@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import Protocol
 
@@ -19,7 +19,7 @@ from bridge.domain.offers import (
     OfferLine,
     OfferRules,
     exclusion_reason,
-    line_from_prices,
+    line_prices,
     offer_quantity,
 )
 from bridge.domain.pricing import (
@@ -33,6 +33,7 @@ from bridge.domain.pricing import (
     visitor_prices,
 )
 
+PRICE_CACHE_SIZE = 1024  # entries of the per-run price cache (well under 1 MB)
 
 # Field order of a catalogue row (the shop's SELECT lists its columns in this order).
 CATALOG_FIELDS = (
@@ -99,6 +100,7 @@ class OfferBuilder:
         excluded_products: frozenset[int] | set[int] = frozenset(),
         shop_allows_backorders: bool = False,
         stock_management: bool = True,
+        cache_prices: bool = True,
     ) -> None:
         self.rules = rules
         self.pricing = pricing
@@ -115,6 +117,13 @@ class OfferBuilder:
         self._prio: tuple[str, ...] = self._default_prio
         # exclusions that need the full check even for an active, orderable, simple product
         self._filters = bool(excluded_products or rules.exclude_manufacturers or rules.exclude_references)
+        # The line's prices (or the price problem) per (base price, combination impact, ecotaxes, tax rules
+        # group, group reduction, specific price object): the price algorithm and the platform rules are
+        # pure functions of these for the whole run (settings, tax rates, rules and time are fixed), and
+        # numerically equal Decimals give equal results (every output is quantized to the cent). Bounded:
+        # cleared when full, so memory does not grow with the catalogue.
+        self.cache_prices = cache_prices
+        self._prices: dict[tuple[object, ...], str | tuple[Decimal, Decimal | None, date | None, date | None]] = {}
 
     # -- the row -------------------------------------------------------------------------------
 
@@ -157,10 +166,21 @@ class OfferBuilder:
         qty = offer_quantity(quantity or 0, allows_backorders=backorders, rules=rules)
         p = self.pricing
         sp = self._specific_price(id_product, ipa)
-        price, before = visitor_prices(
-            base_price, attribute_price or ZERO, ecotax or ZERO, attribute_ecotax or ZERO,
-            p.tax_rates.get(id_tax_rules_group, ZERO), p.group_reductions.get(id_product) if p.group_reductions
-            else None, p.settings, sp)
+        group_reduction = p.group_reductions.get(id_product) if p.group_reductions else None
+        key = (base_price, attribute_price, ecotax, attribute_ecotax, id_tax_rules_group, group_reduction,
+               0 if sp is None else id(sp))
+        prices = self._prices.get(key) if self.cache_prices else None
+        if prices is None:
+            price, before = visitor_prices(
+                base_price, attribute_price or ZERO, ecotax or ZERO, attribute_ecotax or ZERO,
+                p.tax_rates.get(id_tax_rules_group, ZERO), group_reduction, p.settings, sp)
+            prices = line_prices(price, before, sp, rules, self.tz)
+            if self.cache_prices:
+                if len(self._prices) >= PRICE_CACHE_SIZE:
+                    self._prices.clear()
+                self._prices[key] = prices
+        if type(prices) is str:
+            return prices
         if rules.product_id == "none":
             pid, ptype = "", ""
         else:
@@ -175,7 +195,8 @@ class OfferBuilder:
                 pid, ptype = sku, rules.fallback_product_id_type
             else:
                 pid, ptype = "", ""
-        return line_from_prices(sku, pid, ptype, qty, price, before, sp, rules, self.tz, id_product, ipa)
+        regular, discount, start, end = prices  # type: ignore[misc]
+        return OfferLine(sku, pid, ptype, regular, qty, discount, start, end, id_product, ipa)
 
     def _specific_price(self, id_product: int, ipa: int) -> SpecificPrice | None:
         if id_product != self._cached_product:

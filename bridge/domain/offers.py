@@ -422,6 +422,16 @@ def line_from_prices(
     rules: OfferRules, tz: tzinfo, id_product: int = 0, id_product_attribute: int = 0,
 ) -> OfferLine | str:
     """:func:`make_line` from the two rounded prices and the specific price that produced them."""
+    prices = line_prices(price, before, sp, rules, tz)
+    if type(prices) is str:
+        return prices
+    regular, discount, start, end = prices  # type: ignore[misc]
+    return OfferLine(sku, pid, ptype, regular, quantity, discount, start, end, id_product, id_product_attribute)
+
+
+def line_prices(price: Decimal, before: Decimal, sp: SpecificPrice | None, rules: OfferRules,
+                tz: tzinfo) -> str | tuple[Decimal, Decimal | None, date | None, date | None]:
+    """(regular price, discount price, discount start, discount end) of a line, or its price problem."""
     discount = start = end = None
     if rules.send_discounts and price < before and sp is not None and sp.time_bounded:
         regular = platform_price(before, rules)
@@ -436,4 +446,4 @@ def line_from_prices(
     problem = price_problem(regular, rules) or (price_problem(discount, rules) if discount is not None else None)
     if problem:
         return problem
-    return OfferLine(sku, pid, ptype, regular, quantity, discount, start, end, id_product, id_product_attribute)
+    return regular, discount, start, end

@@ -139,3 +139,32 @@ def test_multishop_with_shared_stock_reads_the_group_row_and_the_shop_price(mult
     # shop 1: 7.92 ; shop 2 own price 10 x 1.2 = 12 x 0.8 = 9.60
     assert (one(shop1, "MUG").price, one(shop2, "MUG").price) == (D("7.92"), D("9.60"))
     assert one(shop2, "TSHIRT-M-RED").quantity == 10
+
+
+@pytest.mark.parametrize(("country", "currency", "rules"), [
+    ("FR", "EUR", OfferRules()),
+    ("DE", "EUR", OfferRules(price_rounding=".99", price_multiplier=D("1.1"))),
+    ("FR", "USD", OfferRules(price_rounding=".x0", price_addition=D("0.5"), floor_price=D("7"))),
+    ("FR", "EUR", OfferRules(send_discounts=False, sku="id")),
+])
+def test_the_price_cache_gives_the_same_lines_as_computing_every_row(shop: Any, country: str, currency: str,
+                                                                      rules: OfferRules) -> None:
+    """The builder's per-run price cache changes nothing: same lines, reasons and next change, row by row."""
+    ids = shop.ids
+    tz_now = NOW.astimezone(shop_timezone_of(shop)).replace(tzinfo=None)
+    with shop.engine.begin() as conn:  # a running discount (discount dates sent) and a future one
+        add_specific_price(conn, ids, id_product=ids.product("MUG").id_product, reduction="1.5", reduction_type="amount",
+                           from_=tz_now - timedelta(days=1), to=tz_now + timedelta(days=3))
+        add_specific_price(conn, ids, id_product=ids.product("TSHIRT").id_product, reduction="0.1",
+                           reduction_type="percentage", from_=tz_now + timedelta(days=2), to=tz_now + timedelta(days=9))
+    s = Shop.from_engine(shop.engine, shop.prefix, 1)
+    outputs = []
+    for cache in (False, True):
+        with s.engine.connect() as conn:
+            pricing = load_pricing(conn, s.tables, s.context, country_iso=country, currency_iso=currency, now=NOW)
+            builder = OfferBuilder(rules=rules, pricing=pricing, tz=shop_timezone(s.context), now=NOW,
+                                   cache_prices=cache)
+            rows = [row for chunk in stream_catalog(conn, s.tables, s.context) for row in chunk]
+            outputs.append(([builder.build(row) for row in rows * 2], builder.next_change_at))  # twice: hits
+    assert outputs[0] == outputs[1]
+    assert any(isinstance(o, OfferLine) and o.discount_price is not None for o in outputs[0][0]) == rules.send_discounts
