@@ -100,6 +100,10 @@ def orders_with_status(conn: Connection, t: BridgeTables, platform: str, statuse
     return [_row(m) for m in rows]
 
 
+# InnoDB and SQLite roll back only the failing statement on a duplicate key; the transaction goes on
+STATEMENT_ROLLBACK_DIALECTS = ("mysql", "sqlite")
+
+
 def insert_order(conn: Connection, t: BridgeTables, platform: str, order_id: str, *, status: str,
                  now: datetime, mirakl_state: str = "", mirakl_created_at: datetime | None = None) -> bool:
     """Insert the order-map row; False when it already exists (another process or an earlier run).
@@ -107,14 +111,16 @@ def insert_order(conn: Connection, t: BridgeTables, platform: str, order_id: str
     On MariaDB a concurrent insert of the same key blocks until the other transaction ends, then
     fails with a duplicate key: the loser sees False and leaves the order alone.
     """
+    stmt = insert(t.order).values(
+        platform=platform, mirakl_order_id=order_id, status=status, mirakl_state=mirakl_state,
+        mirakl_created_at=mirakl_created_at, attempts=0, created_at=now, updated_at=now,
+    )
     try:
-        with conn.begin_nested():
-            conn.execute(
-                insert(t.order).values(
-                    platform=platform, mirakl_order_id=order_id, status=status, mirakl_state=mirakl_state,
-                    mirakl_created_at=mirakl_created_at, attempts=0, created_at=now, updated_at=now,
-                )
-            )
+        if conn.dialect.name in STATEMENT_ROLLBACK_DIALECTS:
+            conn.execute(stmt)  # a duplicate key undoes this statement only: no savepoint round trips
+        else:
+            with conn.begin_nested():
+                conn.execute(stmt)
         return True
     except IntegrityError:
         return False
