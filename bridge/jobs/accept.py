@@ -97,7 +97,7 @@ def apply_one(ctx: TaskContext, planned: OrderDecision, matches: Mapping[str, Sk
     app, code, order = ctx.app, ctx.platform.code, planned.order
     t, now = app.state.t, ctx.now()
     with app.engine.begin() as conn:
-        omap.insert_order(
+        inserted = omap.insert_order(
             conn,
             t,
             code,
@@ -107,8 +107,9 @@ def apply_one(ctx: TaskContext, planned: OrderDecision, matches: Mapping[str, Sk
             mirakl_state=order.state,
             mirakl_created_at=order.created_date,
         )
-        row = omap.get_order(conn, t, code, order.order_id, for_update=True)
-        if row is None or row.status not in DECIDABLE:
+        # a row we just inserted is ours (SEEN, locked by the insert); else lock and check the existing one
+        row = None if inserted else omap.get_order(conn, t, code, order.order_id, for_update=True)
+        if not inserted and (row is None or row.status not in DECIDABLE):
             ctx.report.count("already_answered")
             ctx.report.add("already_answered", order_id=order.order_id, status=row.status if row else None)
             return
