@@ -2,7 +2,7 @@
 
 Pure. One catalogue row becomes at most one :class:`OfferLine`; :class:`OfferPlanner` compares each
 line, as it streams by, with the digest of what Mirakl last accepted and says whether to send it.
-Memory: 16 bytes per stored SKU (:class:`StoredDigests`), plus a dict entry per SKU not stored yet.
+Memory: 24 bytes per stored SKU (:class:`StoredDigests`), plus a dict entry per SKU not stored yet.
 """
 
 from __future__ import annotations
@@ -249,7 +249,8 @@ def _short(digest: bytes) -> int:
 
 
 class StoredDigests:
-    """What Mirakl accepted per SKU, in 16 bytes per SKU (two sorted ``array`` columns), not a dict.
+    """What Mirakl accepted per SKU, in 24 bytes per SKU (two sorted ``array`` columns and the
+    ``seen`` column of the run), not a dict.
 
     Keys are ``hash(sku)`` (64-bit SipHash of the string, per process: built and probed in the same
     run); values are the first 8 bytes of the 16-byte line digest stored in the state table, or a

@@ -97,7 +97,7 @@ class OfferStateRepo:
         return out
 
     def load_compact_digests(self, platform: str) -> StoredDigests:
-        """The same as :meth:`load_digests` in 16 bytes per SKU (names streamed again only if needed)."""
+        """The same as :meth:`load_digests` in 24 bytes per SKU (names streamed again only if needed)."""
         o = self.offer
 
         def rows() -> Iterator[tuple[str, object]]:
