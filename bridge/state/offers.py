@@ -23,7 +23,6 @@ from bridge.state.tables import bridge_tables
 FINAL = ("COMPLETE", "FAILED")
 TOKEN_PREFIX = "run:"
 CHUNK = 1000
-STATEMENT_BYTES = 4 * 1024 * 1024  # per multi-row upsert (the server takes 16 MiB packets by default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,54 +180,6 @@ class OfferStateRepo:
             text = self._sql_cache[(*cols, "|", *nulls)] = compiled.string
         return text
 
-    def _execute_rows(self, conn: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
-        """Run the upsert ``sql`` for ``rows`` (tuples of str / int / Decimal / None).
-
-        MariaDB/MySQL: multi-row statements of up to ``STATEMENT_BYTES``, the values written as SQL
-        literals here, the same text PyMySQL's ``executemany`` would produce (strings through the
-        connection's own escaping, Decimal as ``format(d, "f")``, ints as ``str``), without its
-        per-parameter dispatch (most of this write's CPU). Other dialects: the driver's executemany.
-        """
-        if not rows:
-            return
-        if self.engine.dialect.name not in ("mysql", "mariadb"):
-            conn.exec_driver_sql(sql, rows)
-            return
-        import pymysql.cursors  # type: ignore[import-untyped]
-
-        match = pymysql.cursors.RE_INSERT_VALUES.match(sql)
-        if match is None:
-            raise AssertionError(f"not a multi-row insert: {sql[:80]}")
-        head, tail = match.group(1).rstrip() + " ", match.group(3)
-        driver = conn.connection.driver_connection
-        esc = driver._escape_string  # noqa: SLF001 - honours NO_BACKSLASH_ESCAPES like escape()
-        run = conn.execution_options(no_parameters=True).exec_driver_sql  # no "%" interpolation
-        null, fmt, decimal = "NULL", format, Decimal
-
-        def cell(v: Any) -> str:
-            t = type(v)
-            if t is str:
-                return "'" + esc(v) + "'"
-            if t is int:
-                return str(v)
-            if v is None:
-                return null
-            if t is decimal:
-                return fmt(v, "f")
-            return str(driver.escape(v))
-
-        parts: list[str] = []
-        size = 0
-        for row in rows:
-            text = "(" + ",".join([cell(v) for v in row]) + ")"
-            parts.append(text)
-            size += len(text) + 1
-            if size >= STATEMENT_BYTES:
-                run(head + ",".join(parts) + tail)
-                parts, size = [], 0
-        if parts:
-            run(head + ",".join(parts) + tail)
-
     def _pending_sql(self) -> str:
         return self._rows_sql(self._PENDING_COLS)
 
@@ -260,7 +211,7 @@ class OfferStateRepo:
         if rows:
             sql = self._pending_sql()
             with self.engine.begin() as conn:
-                self._execute_rows(conn, sql, rows)
+                conn.exec_driver_sql(sql, rows)
         return len(rows)
 
     def drop_pending(self, platform: str, token: str, skus: Iterable[str] | None = None) -> None:
@@ -333,10 +284,10 @@ class OfferStateRepo:
                        for ln in batch if not complete or ln.sku in why]
                 ok = self._money_rows(ok, 6, 7)
                 if ok:
-                    self._execute_rows(conn, self._rows_sql(self._ACCEPTED_COLS, (*self._NO_PENDING, "last_error")), ok)
+                    conn.exec_driver_sql(self._rows_sql(self._ACCEPTED_COLS, (*self._NO_PENDING, "last_error")), ok)
                     accepted += len(ok)
                 if bad:
-                    self._execute_rows(conn, self._rows_sql(self._REJECTED_COLS, self._NO_PENDING), bad)
+                    conn.exec_driver_sql(self._rows_sql(self._REJECTED_COLS, self._NO_PENDING), bad)
             if rejected:  # also lines sent again unchanged (full resync), which were not queued
                 stmt = update(o).where(o.c.platform == platform, o.c.sku == bindparam("b_sku")).values(
                     status="rejected", last_error=bindparam("b_msg"), updated_at=now)

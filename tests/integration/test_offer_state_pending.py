@@ -110,33 +110,3 @@ def test_withdrawn_skus_leave_the_batches_spooled_before_but_not_later_ones() ->
         spool.close()
     assert [[ln.sku for ln in b] for b in batches] == [["X"], ["DUP"]]
     assert batches[0][0] == PendingLine("X", 2, 0, b"\x02" * 16, 2, Decimal("2.00"))
-
-
-@pytest.mark.db
-def test_values_written_as_literals_keep_awkward_skus_and_span_several_statements(shop: Any, monkeypatch) -> None:
-    import bridge.state.offers as state
-
-    monkeypatch.setattr(state, "STATEMENT_BYTES", 300)  # a few rows per multi-row statement
-    repo = OfferStateRepo(shop.engine, shop.prefix)
-    now = datetime(2025, 5, 1, 12, 0, 30, tzinfo=timezone.utc)
-    skus = ["O'Brien-1", 'qu"ote', "back\\slash", "100%-%s-%(x)s", "thé-ü-😀", "tab\tnl\n", "semi;colon"]
-    skus += [f"N-{n}" for n in range(30)]
-    lines = [PendingLine(sku, n + 1, n, bytes([n]) * 16, n, Decimal(f"{n}.5"),
-                         Decimal("0.99") if n % 2 else None, date(2025, 5, 1) if n % 3 else None, None)
-             for n, sku in enumerate(skus)]
-    assert repo.write_pending("p1", lines, "run:x", now) == len(skus)
-    got = _pending_rows(shop.engine, repo)
-    assert sorted(got) == sorted(skus)
-    for n, sku in enumerate(skus):
-        assert got[sku][:9] == (n + 1, n, "pending", (bytes([n]) * 16).hex(), "run:x", n,
-                                Decimal(f"{n}.5"), Decimal("0.99") if n % 2 else None,
-                                datetime(2025, 5, 1, tzinfo=timezone.utc) if n % 3 else None)
-    repo.record_import("p1", import_id="7", lines=len(skus), full_sync=True, now=now)
-    assert repo.record_outcome("p1", "7", [lines[:10], lines[10:]], status="COMPLETE", rejected=[("semi;colon", "no")],
-                               lines_in_error=1, now=now) == len(skus) - 1
-    digests = repo.load_digests("p1")
-    assert digests == {sku: (None if sku == "semi;colon" else bytes([n]) * 16) for n, sku in enumerate(skus)}  # never accepted
-    for n, sku in enumerate(skus):
-        if sku != "semi;colon":
-            assert _accepted_values(shop.engine, repo, sku) == ("accepted", (bytes([n]) * 16).hex(), n,
-                                                                Decimal(f"{n}.5"), None, None, None)
