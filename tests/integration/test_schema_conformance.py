@@ -106,7 +106,7 @@ def _seed_minimal_shop(db_url: str, prefix: str, version: str) -> None:
 @pytest.mark.schemas
 @pytest.mark.parametrize("dump", _dump_ids())
 def test_the_bridge_reflects_and_reads_every_real_prestashop_schema(
-    dump: Path, make_db: Callable[[str], str], schemas_checked: list[str]
+    dump: Path, make_db: Callable[[str], str], schemas_checked: list[str], tmp_path: Path
 ) -> None:
     db_url = make_db("schema")
     load_dump(db_url, dump)
@@ -127,7 +127,42 @@ def test_the_bridge_reflects_and_reads_every_real_prestashop_schema(
     assert ctx.currency.iso_code == "EUR" and ctx.version == version
     expect_reserved = not dump.stem.startswith("1.6")
     assert tables.has_column("stock_available", "reserved_quantity") is expect_reserved
+    _check_command_reports(db_url, version, tmp_path)
     schemas_checked.append(version)
+
+
+def _check_command_reports(db_url: str, version: str, tmp_path: Path) -> None:
+    """`mirakl-bridge check` finds the version; `migrate` then brings the bridge tables to head."""
+    import io
+    import json
+
+    from bridge.cli import main
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        f'[shop]\ndatabase_url = "{db_url}"\n[[platforms]]\ncode = "p"\n'
+        'api_url = "https://p.mirakl.net"\napi_key_env = "P_KEY"\n', encoding="utf-8"
+    )
+    cfg.chmod(0o600)
+    env = {"P_KEY": "k"}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        out, err = io.StringIO(), io.StringIO()
+        assert main(["--config", str(cfg), "check", "--offline", "--json"], stdout=out, stderr=err) == 0, err.getvalue()
+        report = json.loads(out.getvalue())
+        assert report["prestashop_version"] == version
+        assert {c["name"]: c["status"] for c in report["checks"]}["bridge tables"] == "warn"
+        assert main(["--config", str(cfg), "migrate"], stdout=io.StringIO(), stderr=err) == 0, err.getvalue()
+        out = io.StringIO()
+        assert main(["--config", str(cfg), "check", "--offline", "--json"], stdout=out, stderr=err) == 0
+        assert {c["name"]: c["status"] for c in json.loads(out.getvalue())["checks"]}["bridge tables"] == "ok"
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 # --- the test shop's own definitions against the real 8.1 and 9.0 columns --------------------------
@@ -266,3 +301,25 @@ def test_the_column_comparison_reports_real_differences() -> None:
     assert _incompatibility(col("text", "YES"), col("text")) == "nullable YES vs real NO"
     assert _incompatibility(col("enum('a','b')"), col("enum('a')")) is not None
     assert _incompatibility(col("datetime"), col("varchar(19)")) is not None
+
+
+def test_the_check_command_reports_the_seeded_test_shop_version(shop, tmp_path: Path) -> None:
+    _check_command_reports_migrated(shop.url, shop.ids.version, tmp_path)
+
+
+def _check_command_reports_migrated(db_url: str, version: str, tmp_path: Path) -> None:
+    import io
+    import json
+
+    from bridge.cli import main
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[shop]\ndatabase_url = "{db_url}"\n[[platforms]]\ncode = "p"\n'
+                   'api_url = "https://p.mirakl.net"\napi_key = "k"\n', encoding="utf-8")
+    cfg.chmod(0o600)
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["--config", str(cfg), "check", "--offline"], stdout=out, stderr=err) == 0, err.getvalue()
+    assert f"PrestaShop {version} (PS_VERSION_DB)" in out.getvalue() and "verdict: OK" in out.getvalue()
+    out = io.StringIO()
+    assert main(["--config", str(cfg), "check", "--offline", "--json"], stdout=out, stderr=err) == 0
+    assert json.loads(out.getvalue())["prestashop_version"] == version
