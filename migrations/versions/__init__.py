@@ -1,0 +1,1 @@
+"""Alembic revisions of the bridge tables (alembic skips this file)."""
