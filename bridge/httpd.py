@@ -30,6 +30,7 @@ from bridge.config import TASKS
 from bridge.health import health_report
 from bridge.inflight import Closed, RunTracker, record_outcome, run_guarded
 from bridge.jobs import runner
+from bridge.jobs.report import json_default
 from bridge.metrics import CONTENT_TYPE, Metrics
 from bridge.schedule import task_table
 from bridge.wiring import App
@@ -186,7 +187,7 @@ class Handler(BaseHTTPRequestHandler):
     # --- answers -----------------------------------------------------------------------------------
 
     def _json(self, status: int, body: Any, extra: dict[str, str] | None = None) -> None:
-        data = json.dumps(body, indent=2, ensure_ascii=False, default=_default).encode("utf-8") + b"\n"
+        data = json.dumps(body, indent=2, ensure_ascii=False, default=json_default).encode("utf-8") + b"\n"
         self._send(status, data, "application/json; charset=utf-8", extra)
 
     def _send(self, status: int, data: bytes, content_type: str, extra: dict[str, str] | None = None) -> None:
@@ -203,9 +204,3 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
-
-
-def _default(o: object) -> Any:
-    if isinstance(o, datetime):
-        return o.isoformat()
-    return str(o)

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.config import DEFAULT_SCHEDULES, RECOMMENDED, TASKS, Config, PlatformConfig
 from bridge.cronexpr import describe, next_fire, split
+from bridge.jobs.report import json_default
 from bridge.logging import scrub
 
 if TYPE_CHECKING:
@@ -115,16 +116,10 @@ def cmd_tasks(app: App, as_json: bool, out: TextIO) -> int:
     now = app.clock()
     rows = task_table(app, now)
     if as_json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False, default=_json_default), file=out)
+        print(json.dumps(rows, indent=2, ensure_ascii=False, default=json_default), file=out)
     else:
         print(format_table(rows, app.config.daemon.timezone), file=out)
     return 1 if any("history_error" in r for r in rows) else 0
-
-
-def _json_default(o: object) -> str:
-    if isinstance(o, datetime):
-        return o.isoformat()
-    raise TypeError(type(o).__name__)
 
 
 def _when(value: datetime | None) -> str:

@@ -75,10 +75,11 @@ class TaskReport:
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, default=_default)
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, default=json_default)
 
 
-def _default(o: object) -> Any:
+def json_default(o: object) -> Any:
+    """``json.dumps`` default for reports and CLI/HTTP answers: Decimal as a string, datetime as ISO 8601."""
     if isinstance(o, Decimal):
         return str(o)
     if isinstance(o, datetime):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO
 
 from sqlalchemy import and_, select
@@ -22,6 +21,7 @@ from sqlalchemy.engine import Connection
 
 from bridge.domain.orders import MiraklOrder
 from bridge.errors import MiraklError, SkippableError
+from bridge.jobs.report import json_default
 from bridge.state import orders as omap
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ def cmd_orders_show(app: App, code: str, mirakl_id: str, as_json: bool, out: Tex
         info["prestashop"] = _shop_side(conn, app, row.id_order) if row and row.id_order else None
         info["history"] = _history(conn, app, code, mirakl_id)
     if as_json:
-        out.write(json.dumps(info, indent=2, ensure_ascii=False, default=_default) + "\n")
+        out.write(json.dumps(info, indent=2, ensure_ascii=False, default=json_default) + "\n")
     else:
         _print(info, out)
     known = info["mirakl"].get("found") or info["bridge"] is not None
@@ -208,11 +208,3 @@ def _fmt(value: Any) -> str:
             return str(value.strftime("%Y-%m-%d %H:%M:%S UTC"))
         return str(value.strftime("%Y-%m-%d %H:%M:%S"))
     return "-" if value is None else str(value)
-
-
-def _default(o: object) -> Any:
-    if isinstance(o, Decimal):
-        return str(o)
-    if isinstance(o, datetime):
-        return o.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
