@@ -15,7 +15,6 @@ Every database of a run is named ``mb_test_<pid>_<random>...`` and dropped at th
 
 from __future__ import annotations
 
-import os
 
 import itertools
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ from sqlalchemy.engine import Engine
 
 from bridge.shop.db import make_engine
 from bridge.testshop import dbserver
+from tests.ci_guard import guard_report
 from bridge.testshop.clone import clone_database
 from bridge.testshop.seed import TestShop, build_test_shop
 
@@ -166,19 +166,8 @@ def _version_key(label: str) -> tuple[int, ...]:
 
 # --- CI guard: a skipped database test is a failure when BRIDGE_REQUIRE_DB=1 (.ci/run sets it) -------
 
-_DB_FIXTURES = frozenset({"db_server_url", "fresh_db_url", "shop", "multishop", "make_db", "schemas_checked"})
-
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
-    report = outcome.get_result()
-    if not report.skipped or os.environ.get("BRIDGE_REQUIRE_DB") != "1":
-        return
-    uses_db = bool(_DB_FIXTURES & set(getattr(item, "fixturenames", ()))) or any(
-        item.get_closest_marker(m) for m in ("db", "schemas")
-    )
-    if uses_db:
-        report.outcome = "failed"
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        report.longrepr = f"database/schema test skipped while BRIDGE_REQUIRE_DB=1: {reason}"
+    guard_report(item, outcome.get_result())
