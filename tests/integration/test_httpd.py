@@ -3,6 +3,8 @@ health with a controlled clock, Prometheus metrics."""
 
 from __future__ import annotations
 
+import time
+
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -118,6 +120,10 @@ class TestToken:
         with capture_logs() as logs:
             requests.get(f"{url}/tasks/accept", params={"platform": CODE, "token": TOKEN}, timeout=60)
             requests.get(f"{url}/tasks/accept", params={"platform": CODE, "token": "not-the-token"}, timeout=60)
+            # the server writes its line after the answer is sent: wait (bounded) for both lines
+            deadline = time.monotonic() + 10
+            while sum(e["event"] == "http.request" for e in logs) < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
         http_lines = [e for e in logs if e["event"] == "http.request"]
         # each line is written once its answer is sent: compare without order
         assert sorted((e["path"], e["status"]) for e in http_lines) == [("/tasks/accept", 200), ("/tasks/accept", 401)]
