@@ -196,6 +196,9 @@ class AcceptanceConfig(_Model):
     on_shortage: Literal["leave", "refuse"] = Field("leave", description="order short of stock")
     partial: bool = Field(False, description="accept the servable lines, refuse the rest")
     on_unknown_sku: Literal["leave", "refuse"] = Field("leave", description="line whose SKU is unknown")
+    batch_size: Annotated[int, Field(ge=1, le=1000)] = Field(
+        100, description="orders decided and recorded per transaction before their OR21 calls"
+    )
 
 
 class OrdersConfig(_Model):

@@ -31,7 +31,7 @@ right after a successful OR21, before the confirmation is recorded (bridge.fault
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import structlog
@@ -83,93 +83,164 @@ def run(ctx: TaskContext) -> None:
         ctx.report.count("already_answered")
         ctx.report.add("already_answered", order_id=o.order_id, status=row.status)
     decisions = plan(g, ctx.platform)
-    for i, planned in enumerate(decisions, 1):
-        ctx.check_stop()
-        ctx.progress.step("accept", i, len(decisions))
-        if ctx.dry_run:
+    if ctx.dry_run:
+        for i, planned in enumerate(decisions, 1):
+            ctx.check_stop()
+            ctx.progress.step("accept", i, len(decisions))
             _report_decision(ctx, planned)
-        else:
-            apply_one(ctx, planned, g.matches)
+    else:
+        size = ctx.platform.acceptance.batch_size
+        for start in range(0, len(decisions), size):
+            ctx.check_stop()
+            batch = decisions[start : start + size]
+            apply_batch(ctx, [d.order for d in batch], g.matches)
+            ctx.progress.step("accept", start + len(batch), len(decisions))
     ctx.progress.done()
 
 
 def apply_one(ctx: TaskContext, planned: OrderDecision, matches: Mapping[str, SkuMatch]) -> None:
-    app, code, order = ctx.app, ctx.platform.code, planned.order
-    t, now = app.state.t, ctx.now()
+    """One order through the batch path (a batch of one)."""
+    apply_batch(ctx, [planned.order], matches)
+
+
+def apply_batch(ctx: TaskContext, orders: Sequence[MiraklOrder], matches: Mapping[str, SkuMatch]) -> None:
+    """Steps 3a-3c of the module docstring for a batch of orders (oldest first)."""
+    decisions = _record_intended(ctx, orders, matches)
+    if not decisions:
+        return
+    sent: list[OrderDecision] = []  # OR21 applied, confirmation not recorded yet
+    unsent = list(decisions)  # OR21 certainly not sent yet: released if the batch stops early
+    try:
+        while unsent:
+            ctx.check_stop()
+            decision = unsent[0]
+            try:
+                result = ctx.mirakl.accept_order(decision.order_id, decision.answers)
+            except MiraklError as exc:
+                unsent.pop(0)
+                _call_failed(ctx, decision, exc)
+                continue
+            except BaseException:
+                unsent.pop(0)  # maybe sent: stays ``accepting``, reconcile settles it
+                raise
+            unsent.pop(0)
+            fault_point(FAULT_AFTER_OR21)
+            if result == "already_decided":
+                _already_decided(ctx, decision)
+            else:
+                sent.append(decision)
+    except BaseException:
+        _wind_down(ctx, sent, unsent)
+        raise
+    _confirm(ctx, sent)
+
+
+def _record_intended(
+    ctx: TaskContext, orders: Sequence[MiraklOrder], matches: Mapping[str, SkuMatch]
+) -> list[OrderDecision]:
+    """Step 3a for the batch, one transaction; returns the decisions whose OR21 is to be sent.
+
+    Locks (inserting the missing ones) the order-map rows, skips the rows another run answered,
+    re-decides the rest against fresh stock and reservations, records ``leave`` (``seen`` with the
+    reason) and the others (lines ``intended``, status ``accepting``). Commits before returning.
+    """
+    app, code, t, now = ctx.app, ctx.platform.code, ctx.app.state.t, ctx.now()
+    left: list[OrderDecision] = []
     with app.engine.begin() as conn:
-        inserted = omap.insert_order(
+        rows = omap.lock_orders(
             conn,
             t,
             code,
-            order.order_id,
-            status=omap.SEEN,
+            [omap.NewOrder(o.order_id, o.state, o.created_date) for o in orders],
             now=now,
-            mirakl_state=order.state,
-            mirakl_created_at=order.created_date,
         )
-        # a row we just inserted is ours (SEEN, locked by the insert); else lock and check the existing one
-        row = None if inserted else omap.get_order(conn, t, code, order.order_id, for_update=True)
-        if not inserted and (row is None or row.status not in DECIDABLE):
-            ctx.report.count("already_answered")
-            ctx.report.add("already_answered", order_id=order.order_id, status=row.status if row else None)
-            return
-        _, stock, reserved = read_shop_figures(conn, app, ctx.platform, [order], matches)
-        [decision] = decide([order], stock, reserved, matches, policy_of(ctx.platform))
-        if decision.outcome == "leave":
-            omap.set_status(
+        todo = []
+        for order in orders:
+            row = rows.get(order.order_id)
+            if row is None or row.status not in DECIDABLE:
+                ctx.report.count("already_answered")
+                ctx.report.add("already_answered", order_id=order.order_id, status=row.status if row else None)
+            else:
+                todo.append(order)
+        if not todo:
+            return []
+        _, stock, reserved = read_shop_figures(conn, app, ctx.platform, todo, matches)
+        decided = decide(todo, stock, reserved, matches, policy_of(ctx.platform))
+        answer = [d for d in decided if d.outcome != "leave"]
+        left = [d for d in decided if d.outcome == "leave"]
+        for state in sorted({d.order.state for d in left}):
+            omap.set_batch_problems(
                 conn,
                 t,
                 code,
-                order.order_id,
+                {d.order_id: (d.reason, _why(d)) for d in left if d.order.state == state},
                 status=omap.SEEN,
                 now=now,
                 expected=[omap.SEEN],
-                mirakl_state=order.state,
-                error_code=decision.reason,
-                last_error=_why(decision),
+                mirakl_state=state,
             )
-        else:
-            omap.record_decisions(
-                conn, t, code, order.order_id, _line_rows(decision), phase="intended", now=now
-            )
-            omap.set_status(
+        omap.record_batch_decisions(
+            conn, t, code, {d.order_id: _line_rows(d) for d in answer}, phase="intended", now=now
+        )
+        for state in sorted({d.order.state for d in answer}):
+            omap.set_batch_status(
                 conn,
                 t,
                 code,
-                order.order_id,
+                [d.order_id for d in answer if d.order.state == state],
                 status=omap.ACCEPTING,
                 now=now,
                 expected=[omap.SEEN],
-                mirakl_state=order.state,
+                mirakl_state=state,
                 error_code=None,
                 last_error=None,
             )
-    if decision.outcome == "leave":
-        _report_decision(ctx, decision)
+    for d in left:
+        _report_decision(ctx, d)
+    return answer
+
+
+def _confirm(ctx: TaskContext, sent: Sequence[OrderDecision]) -> None:
+    """Step 3c for the batch: every order whose OR21 was applied, one transaction."""
+    if not sent:
         return
-    try:
-        result = ctx.mirakl.accept_order(order.order_id, decision.answers)
-    except MiraklError as exc:
-        _call_failed(ctx, decision, exc)
-        return
-    fault_point(FAULT_AFTER_OR21)
-    if result == "already_decided":
-        _already_decided(ctx, decision)
-        return
+    app, code, t, now = ctx.app, ctx.platform.code, ctx.app.state.t, ctx.now()
+    accepted = [d.order_id for d in sent if any(ln.decision == "accept" for ln in d.lines)]
+    refused = [d.order_id for d in sent if not any(ln.decision == "accept" for ln in d.lines)]
     with app.engine.begin() as conn:
-        omap.set_decisions_phase(conn, t, code, order.order_id, phase="confirmed", now=ctx.now())
-        accepted = any(ln.decision == "accept" for ln in decision.lines)
-        omap.set_status(
-            conn,
-            t,
-            code,
-            order.order_id,
-            status=omap.ACCEPTED if accepted else omap.REFUSED,
-            now=ctx.now(),
-            expected=[omap.ACCEPTING],
-            accepted_at=ctx.now() if accepted else None,
+        omap.set_batch_decisions_phase(conn, t, code, [d.order_id for d in sent], phase="confirmed", now=now)
+        omap.set_batch_status(
+            conn, t, code, accepted, status=omap.ACCEPTED, now=now, expected=[omap.ACCEPTING], accepted_at=now
         )
-    _report_decision(ctx, decision)
+        omap.set_batch_status(conn, t, code, refused, status=omap.REFUSED, now=now, expected=[omap.ACCEPTING])
+    for d in sent:
+        _report_decision(ctx, d)
+
+
+def _release(ctx: TaskContext, unsent: Sequence[OrderDecision]) -> None:
+    """Orders whose OR21 was never sent: decisions ``failed``, status ``seen`` (no reservation left)."""
+    if not unsent:
+        return
+    app, code, t, now = ctx.app, ctx.platform.code, ctx.app.state.t, ctx.now()
+    ids = [d.order_id for d in unsent]
+    with app.engine.begin() as conn:
+        omap.set_batch_decisions_phase(conn, t, code, ids, phase="failed", now=now)
+        omap.set_batch_status(conn, t, code, ids, status=omap.SEEN, now=now, expected=[omap.ACCEPTING])
+    ctx.report.count("released", len(ids))
+    log.info("order.batch_released", orders=len(ids), order_ids=ids)
+
+
+def _wind_down(ctx: TaskContext, sent: Sequence[OrderDecision], unsent: Sequence[OrderDecision]) -> None:
+    """The batch stops early (stop request, 401/403, unexpected error): record what is known for sure.
+
+    Best effort: when the database fails too, the rows stay ``accepting`` and the next run's
+    reconcile settles them from Mirakl (the original exception is the one re-raised).
+    """
+    try:
+        _confirm(ctx, sent)
+        _release(ctx, unsent)
+    except Exception as exc:  # noqa: BLE001 - the caller re-raises the first error
+        log.warning("order.batch_wind_down_failed", error=str(exc), sent=len(sent), unsent=len(unsent))
 
 
 def _line_rows(decision: OrderDecision) -> list[omap.LineDecision]:
@@ -393,4 +464,4 @@ def reconcile(ctx: TaskContext) -> None:
         log.info("order.reconciled", order_id=row.mirakl_order_id, mirakl_state=order.state, status=status)
 
 
-__all__ = ["FAULT_AFTER_OR21", "apply_one", "reconcile", "run", "settle"]
+__all__ = ["FAULT_AFTER_OR21", "apply_batch", "apply_one", "reconcile", "run", "settle"]

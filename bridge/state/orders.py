@@ -9,12 +9,12 @@ key makes a second insert of the same order impossible.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -304,3 +304,145 @@ def held_due(conn: Connection, t: BridgeTables, platform: str, now: datetime) ->
 def make_due(conn: Connection, t: BridgeTables, platform: str, order_id: str, *, now: datetime) -> bool:
     """A held order becomes due now (support ``orders retry``); False when it is not held."""
     return set_status(conn, t, platform, order_id, status=HELD, now=now, expected=[HELD], next_attempt_at=now)
+
+
+# --- batched acceptance (task ``accept``: one decision transaction and one confirmation per batch) --
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    """An order-map row to insert when missing (status ``seen``)."""
+
+    mirakl_order_id: str
+    mirakl_state: str = ""
+    mirakl_created_at: datetime | None = None
+
+
+def lock_orders(conn: Connection, t: BridgeTables, platform: str, orders: Sequence[NewOrder], *,
+                now: datetime) -> dict[str, OrderRow]:
+    """Inside the caller's transaction: insert the missing rows (``seen``) and lock every row of ``orders``.
+
+    The batch form of :func:`insert_order` + ``get_order(for_update=True)``. On MariaDB/MySQL one
+    multi-row ``INSERT … ON DUPLICATE KEY UPDATE`` (a no-op update) inserts the missing rows and
+    locks the existing ones, in order-id order (two runs locking overlapping batches wait for each
+    other instead of deadlocking), then one ``SELECT … FOR UPDATE`` reads them all. Other dialects
+    take the per-order path. A concurrent transaction holding one of the rows makes this wait for
+    its commit. Returns the rows by order id (every order of ``orders``).
+    """
+    if not orders:
+        return {}
+    todo = sorted(orders, key=lambda o: o.mirakl_order_id)
+    o = t.order
+    if conn.dialect.name == "mysql":
+        from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+        stmt = mysql_insert(o).on_duplicate_key_update(updated_at=o.c.updated_at)
+        conn.execute(stmt, [
+            {"platform": platform, "mirakl_order_id": n.mirakl_order_id, "status": SEEN,
+             "mirakl_state": n.mirakl_state, "mirakl_created_at": n.mirakl_created_at, "attempts": 0,
+             "created_at": now, "updated_at": now}
+            for n in todo
+        ])
+        ids = [n.mirakl_order_id for n in todo]
+        out: dict[str, OrderRow] = {}
+        for i in range(0, len(ids), 500):
+            q = select(o).where(o.c.platform == platform, o.c.mirakl_order_id.in_(ids[i : i + 500])).with_for_update()
+            for m in conn.execute(q).mappings():
+                out[m["mirakl_order_id"]] = _row(m)
+        return out
+    out = {}
+    for n in todo:
+        insert_order(conn, t, platform, n.mirakl_order_id, status=SEEN, now=now, mirakl_state=n.mirakl_state,
+                     mirakl_created_at=n.mirakl_created_at)
+        row = get_order(conn, t, platform, n.mirakl_order_id, for_update=True)
+        if row is not None:
+            out[n.mirakl_order_id] = row
+    return out
+
+
+def record_batch_decisions(conn: Connection, t: BridgeTables, platform: str,
+                           decisions: Mapping[str, Sequence[LineDecision]], *, phase: str, now: datetime) -> None:
+    """:func:`record_decisions` for several orders: one SELECT, one multi-row INSERT of the new lines.
+
+    Lines that already exist (an order decided again after a released attempt) are updated one by one.
+    """
+    if not decisions:
+        return
+    ol = t.order_line
+    ids = list(decisions)
+    existing: set[tuple[str, str]] = set()
+    for i in range(0, len(ids), 500):
+        existing.update(
+            (r[0], r[1]) for r in conn.execute(
+                select(ol.c.mirakl_order_id, ol.c.order_line_id)
+                .where(ol.c.platform == platform, ol.c.mirakl_order_id.in_(ids[i : i + 500]))
+            )
+        )
+    new_rows: list[dict[str, Any]] = []
+    for order_id, lines in decisions.items():
+        for d in lines:
+            values = {
+                "offer_sku": d.offer_sku[:128], "quantity": d.quantity, "decision": d.decision,
+                "reason": d.reason[:64], "units_reserved": d.units_reserved, "id_product": d.id_product,
+                "id_product_attribute": d.id_product_attribute, "phase": phase, "updated_at": now,
+            }
+            if (order_id, d.order_line_id) in existing:
+                conn.execute(
+                    update(ol).where(
+                        ol.c.platform == platform, ol.c.mirakl_order_id == order_id,
+                        ol.c.order_line_id == d.order_line_id,
+                    ).values(**values)
+                )
+            else:
+                values.update(platform=platform, mirakl_order_id=order_id, order_line_id=d.order_line_id,
+                              created_at=now)
+                new_rows.append(values)
+    if new_rows:
+        conn.execute(insert(ol), new_rows)
+
+
+def set_batch_status(conn: Connection, t: BridgeTables, platform: str, order_ids: Sequence[str], *, status: str,
+                     now: datetime, expected: Sequence[str] | None = None, **fields: Any) -> int:
+    """:func:`set_status` for several orders with the same values, one UPDATE; returns the rows changed."""
+    if not order_ids:
+        return 0
+    o, changed = t.order, 0
+    ids = list(order_ids)
+    for i in range(0, len(ids), 500):
+        cond = [o.c.platform == platform, o.c.mirakl_order_id.in_(ids[i : i + 500])]
+        if expected is not None:
+            cond.append(o.c.status.in_(list(expected)))
+        changed += int(conn.execute(update(o).where(and_(*cond)).values(status=status, updated_at=now,
+                                                                           **fields)).rowcount)
+    return changed
+
+
+def set_batch_problems(conn: Connection, t: BridgeTables, platform: str, problems: Mapping[str, tuple[str, str]],
+                       *, status: str, now: datetime, expected: Sequence[str] | None = None,
+                       mirakl_state: str | None = None) -> None:
+    """Several orders to ``status`` with their own (error_code, last_error), one UPDATE (CASE on the id)."""
+    if not problems:
+        return
+    o = t.order
+    ids = list(problems)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        codes = case({k: problems[k][0][:64] for k in chunk}, value=o.c.mirakl_order_id)
+        messages = case({k: problems[k][1][:4000] for k in chunk}, value=o.c.mirakl_order_id)
+        cond = [o.c.platform == platform, o.c.mirakl_order_id.in_(chunk)]
+        if expected is not None:
+            cond.append(o.c.status.in_(list(expected)))
+        values: dict[str, Any] = {"status": status, "updated_at": now, "error_code": codes, "last_error": messages}
+        if mirakl_state is not None:
+            values["mirakl_state"] = mirakl_state
+        conn.execute(update(o).where(and_(*cond)).values(**values))
+
+
+def set_batch_decisions_phase(conn: Connection, t: BridgeTables, platform: str, order_ids: Sequence[str], *,
+                              phase: str, now: datetime) -> None:
+    """:func:`set_decisions_phase` for several orders, one UPDATE."""
+    ol = t.order_line
+    ids = list(order_ids)
+    for i in range(0, len(ids), 500):
+        conn.execute(update(ol).where(ol.c.platform == platform, ol.c.mirakl_order_id.in_(ids[i : i + 500]))
+                     .values(phase=phase, updated_at=now))
