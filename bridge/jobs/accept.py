@@ -75,26 +75,27 @@ REPORT_KINDS = {"accept": "accepted", "partial": "accepted", "refuse": "refused"
 def run(ctx: TaskContext) -> None:
     if not ctx.dry_run:
         reconcile(ctx)
-    g = gather(ctx.app, ctx.platform, ctx.mirakl, ctx.check_stop)
+    # the task re-decides each batch against fresh figures: the run-wide stock read serves dry runs only
+    g = gather(ctx.app, ctx.platform, ctx.mirakl, ctx.check_stop, figures=ctx.dry_run)
     for err in g.invalid:
         ctx.report.error(err.item_ref, err.reason, code=err.code)
     ctx.report.count("waiting", len(g.orders) + len(g.answered))
     for o, row in g.answered:
         ctx.report.count("already_answered")
         ctx.report.add("already_answered", order_id=o.order_id, status=row.status)
-    decisions = plan(g, ctx.platform)
     if ctx.dry_run:
+        decisions = plan(g, ctx.platform)
         for i, planned in enumerate(decisions, 1):
             ctx.check_stop()
             ctx.progress.step("accept", i, len(decisions))
             _report_decision(ctx, planned)
     else:
         size = ctx.platform.acceptance.batch_size
-        for start in range(0, len(decisions), size):
+        for start in range(0, len(g.orders), size):  # g.orders: oldest first
             ctx.check_stop()
-            batch = decisions[start : start + size]
-            apply_batch(ctx, [d.order for d in batch], g.matches)
-            ctx.progress.step("accept", start + len(batch), len(decisions))
+            batch = g.orders[start : start + size]
+            apply_batch(ctx, batch, g.matches)
+            ctx.progress.step("accept", start + len(batch), len(g.orders))
     ctx.progress.done()
 
 

@@ -63,6 +63,15 @@ def list_waiting(
     return oldest_first(orders.values()), invalid
 
 
+def match_skus(
+    conn: Connection, app: App, platform: PlatformConfig, orders: Iterable[MiraklOrder]
+) -> Mapping[str, SkuMatch]:
+    """The product each SKU of these orders' lines matches (``offers.sku`` rule), or its problem."""
+    shop = app.shop
+    skus = {ln.offer_sku for o in orders for ln in o.lines}
+    return resolve_skus(conn, shop.tables, id_shop=shop.context.id_shop, rule=platform.offers.sku, skus=skus)
+
+
 def read_shop_figures(
     conn: Connection,
     app: App,
@@ -74,8 +83,8 @@ def read_shop_figures(
     shop = app.shop
     ctx = shop.context
     skus = {ln.offer_sku for o in orders for ln in o.lines}
-    if matches is None or not skus <= set(matches):
-        matches = resolve_skus(conn, shop.tables, id_shop=ctx.id_shop, rule=platform.offers.sku, skus=skus)
+    if matches is None or not skus <= matches.keys():
+        matches = match_skus(conn, app, platform, orders)
     refs = [m.ref for m in (matches.get(s) for s in skus) if m is not None and m.ref is not None]
     stock = stock_levels(
         conn,
@@ -93,14 +102,24 @@ def read_shop_figures(
 
 
 def gather(
-    app: App, platform: PlatformConfig, client: MiraklClient, check_stop: Callable[[], None] | None = None
+    app: App,
+    platform: PlatformConfig,
+    client: MiraklClient,
+    check_stop: Callable[[], None] | None = None,
+    *,
+    figures: bool = True,
 ) -> Gathered:
+    """The waiting orders and what deciding them needs. ``figures=False``: SKU matches only, no stock
+    or reservations (the accept task reads those again per batch, under the batch's row locks)."""
     waiting, invalid = list_waiting(client, check_stop)
     with app.engine.connect() as conn:
         rows = omap.get_orders(conn, app.state.t, platform.code, [o.order_id for o in waiting])
         todo = [o for o in waiting if (rows[o.order_id].status if o.order_id in rows else None) in DECIDABLE]
         answered = [(o, rows[o.order_id]) for o in waiting if o.order_id in rows and o not in todo]
-        matches, stock, reserved = read_shop_figures(conn, app, platform, todo)
+        if figures:
+            matches, stock, reserved = read_shop_figures(conn, app, platform, todo)
+        else:
+            matches, stock, reserved = dict(match_skus(conn, app, platform, todo)), {}, {}
     return Gathered(todo, invalid, answered, rows, matches, stock, reserved)
 
 

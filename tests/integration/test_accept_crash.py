@@ -10,7 +10,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from accept_support import CODE, SIM_KEY, answers, line_rows, make_config, map_row, raw_config, reserved
+from accept_support import (
+    CODE,
+    SIM_KEY,
+    answers,
+    line_rows,
+    make_config,
+    map_row,
+    put_stock,
+    raw_config,
+    reserved,
+)
 
 from bridge.faults import FAULT_ENV
 from bridge.jobs.accept import FAULT_AFTER_OR21
@@ -32,13 +42,13 @@ print(report.to_json())
 """
 
 
-def run_child(shop, sim, *, fault: str | None) -> subprocess.CompletedProcess[str]:
+def run_child(shop, sim, *, fault: str | None, **acceptance) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != FAULT_ENV}
     env.update(
         PYTHONPATH=str(ROOT),
         TEST_MIRAKL_KEY=SIM_KEY,
         TEST_ACCEPT_PLATFORM=CODE,
-        TEST_ACCEPT_CONFIG=json.dumps(raw_config(shop.url, shop.prefix, {CODE: sim.url})),
+        TEST_ACCEPT_CONFIG=json.dumps(raw_config(shop.url, shop.prefix, {CODE: sim.url}, **acceptance)),
     )
     if fault:
         env[FAULT_ENV] = fault
@@ -90,6 +100,38 @@ def test_a_crash_after_or21_keeps_the_reservation_and_the_rerun_records_acceptan
             for ln in line_rows(shop.engine, shop.prefix, first["order_id"])
         ] == [("accept", "in_stock", "confirmed", 2)]
         assert reserved(shop.engine, shop.prefix) == {mug: 2, socks: 1}
+
+
+def test_a_crash_in_the_middle_of_a_batch_s_or21_calls_answers_nothing_twice_and_oversells_nothing(
+    shop,
+) -> None:
+    mug = (shop.ids.product("MUG").id_product, 0)
+    with MiraklSimulator(api_key=SIM_KEY, debit_after_polls=1000) as sim:
+        put_stock(shop.engine, shop.prefix, mug, 3)
+        orders = [
+            sim.add_order(skus=["MUG"], quantities=[1], created_date=f"2026-01-06T0{i}:00:00Z") for i in range(4)
+        ]
+        ids = [o["order_id"] for o in orders]
+
+        crashed = run_child(shop, sim, fault=f"{FAULT_AFTER_OR21}:2", batch_size=10)  # after the 2nd OR21
+
+        assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
+        assert [len(answers(sim, oid)) for oid in ids] == [1, 1, 0, 0]
+        statuses = [map_row(shop.engine, shop.prefix, oid).status for oid in ids]
+        assert statuses == ["accepting", "accepting", "accepting", "seen"]  # the 4th was left: no stock
+        assert reserved(shop.engine, shop.prefix) == {mug: 3}  # the whole batch's decisions hold the stock
+
+        app = App(make_config(shop.url, shop.prefix, sim.url, batch_size=10))
+        report = run_task(app, "accept", CODE, force=True)
+        app.close()
+
+        assert report.status == "ok", report.to_json()
+        # 2 settled as accepted, the 3rd (never sent, still waiting on Mirakl) released and decided again
+        assert report.counts["reconciled"] == 3
+        assert report.counts["accepted"] == 1 and report.counts["left_pending"] == 1
+        assert [answers(sim, oid) for oid in ids] == [[{f"{oid}-1": True}] for oid in ids[:3]] + [[]]
+        assert [map_row(shop.engine, shop.prefix, oid).status for oid in ids] == ["accepted"] * 3 + ["seen"]
+        assert reserved(shop.engine, shop.prefix) == {mug: 3}  # nothing beyond the stock
 
 
 def test_without_the_fault_variable_the_same_child_runs_to_the_end(shop) -> None:

@@ -10,6 +10,7 @@ the shop and the audit checks that nothing was duplicated, lost, half-written or
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import subprocess
@@ -42,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("crash_worker.py")
 SEEDS = range(20)
 ACCEPT_ORDERS, IMPORT_ORDERS = 12, 20
+ACCEPT_BATCH_SIZES = (1, 5, 100)
 KILLED = (-9, 137)  # SIGKILL, or os._exit(137) of the accept fault point
 SAFETY_TIMEOUT_S = 120
 
@@ -55,17 +57,19 @@ def run_child(task: str, config: Path, kill: list[str], fault: str | None) -> su
                           capture_output=True, text=True, timeout=SAFETY_TIMEOUT_S, check=False)
 
 
-def kill_plan(task: str, rng: random.Random, todo: int) -> tuple[list[str], str | None, str]:
+def kill_plan(task: str, rng: random.Random, todo: int, batch_size: int = 1) -> tuple[list[str], str | None, str]:
     """(worker arguments, BRIDGE_FAULT_POINT, label) of one kill; ``todo``: orders the run will handle.
 
-    Every order of a run commits at least once, so "M statements after the N-th commit" with N <= todo
-    (accept: M <= 5; import: N <= todo - 3, M <= 40, less than the statements of three orders) is
-    always reached.
+    Import: every order commits at least once, so "M statements after the N-th commit" with
+    N <= todo - 3, M <= 40 (less than the statements of three orders) is always reached. Accept: a
+    run commits 3 times before its first batch and every batch of ``batch_size`` orders commits its
+    decision transaction (at least 2 statements, and the run's 3 closing commits follow), so
+    N <= 2 + number of batches, M <= 5 is always reached.
     """
     if task == "accept":
         if rng.random() < 0.25:
             return [], "accept.after_or21", "accept.after_or21"
-        n, m = rng.randint(1, todo), rng.randint(0, 5)
+        n, m = rng.randint(1, 2 + math.ceil(todo / batch_size)), rng.randint(0, 5)
     else:
         r = rng.random()
         if r < 0.4:
@@ -89,18 +93,21 @@ def _todo(shop: Any, sim: MiraklSimulator, task: str) -> int:
 def _crash_then_settle(shop: Any, sim: MiraklSimulator, tmp_path: Path, task: str, seed: int,
                        initial: dict[str, int]) -> None:
     rng = rng_for(seed, f"kill9:{task}")
+    # accept: batches of one order, of a few, or one batch for the whole run (the default size)
+    batch_size = rng.choice(ACCEPT_BATCH_SIZES) if task == "accept" else 1
     config = tmp_path / "config.json"
-    config.write_text(json.dumps(raw_config(shop, sim.url)), encoding="utf-8")
+    platform = {"acceptance": {"batch_size": batch_size}} if task == "accept" else None
+    config.write_text(json.dumps(raw_config(shop, sim.url, platform=platform)), encoding="utf-8")
     runs, points = Runs(), []
     for _ in range(1 if rng.random() < 0.5 else 2):
         todo = _todo(shop, sim, task)
         if todo < (2 if task == "accept" else 5):
             break
-        args, fault, label = kill_plan(task, rng, todo)
+        args, fault, label = kill_plan(task, rng, todo, batch_size)
         child = run_child(task, config, args, fault)
         assert child.returncode in KILLED, f"{label}: not killed (exit {child.returncode}): {child.stderr[-2000:]}"
         runs.note("killed")
-        points.append(label)
+        points.append(f"{label} (batch {batch_size})" if task == "accept" else label)
         if task == "import":
             sim.advance()
     app = make_app(shop, sim)

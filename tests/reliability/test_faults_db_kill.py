@@ -104,16 +104,21 @@ def _t(name: str) -> str:
     return rf"`?ps_{name}\b`?"
 
 
+# (label, pattern, nth match, target, acceptance.batch_size): 10 waiting orders, one batch of 10 or
+# batches of 3 (decision transaction before the OR21 calls, confirmation transaction after them)
 ACCEPT_POINTS = [
-    ("lock taken", r"GET_LOCK", 1, "current"),
-    ("run row", rf"INSERT INTO {_b('task_run')}", 1, "current"),
-    ("reservation, first line", rf"INSERT INTO {_b('order_line')}", 1, "current"),
-    ("reservation, 4th line", rf"INSERT INTO {_b('order_line')}", 4, "current"),
-    ("2nd commit", COMMIT, 2, "current"),
-    ("5th commit", COMMIT, 5, "current"),
-    ("confirmation after OR21", rf"UPDATE {_b('order_line')} SET `?phase", 2, "current"),
-    ("order status, 3rd update", rf"UPDATE {_b('order')} SET `?status", 3, "current"),
-    ("lock connection, mid-run", COMMIT, 4, "locks"),
+    ("lock taken", r"GET_LOCK", 1, "current", 100),
+    ("run row", rf"INSERT INTO {_b('task_run')}", 1, "current", 100),
+    ("order rows claimed", rf"INSERT INTO {_b('order')}", 1, "current", 100),
+    ("reservation, the batch's lines", rf"INSERT INTO {_b('order_line')}", 1, "current", 100),
+    ("reservation, 3rd batch", rf"INSERT INTO {_b('order_line')}", 3, "current", 3),
+    ("2nd commit", COMMIT, 2, "current", 100),
+    ("decision commit", COMMIT, 4, "current", 100),
+    ("confirmation commit of the 1st batch", COMMIT, 5, "current", 3),
+    ("confirmation after OR21", rf"UPDATE {_b('order_line')} SET `?phase", 1, "current", 100),
+    ("confirmation after OR21, 2nd batch", rf"UPDATE {_b('order_line')} SET `?phase", 2, "current", 3),
+    ("order status, 3rd update", rf"UPDATE {_b('order')} SET `?status", 3, "current", 3),
+    ("lock connection, mid-run", COMMIT, 4, "locks", 100),
 ]
 IMPORT_POINTS = [
     ("claim", rf"INSERT INTO {_b('order')}", 2, "current"),
@@ -132,10 +137,10 @@ IMPORT_POINTS = [
 
 @pytest.mark.parametrize("point", ACCEPT_POINTS, ids=[p[0] for p in ACCEPT_POINTS])
 def test_accept_with_its_connection_killed_answers_every_order_once_and_never_beyond_stock(
-        shop: Any, sim: MiraklSimulator, point: tuple[str, str, int, str]) -> None:
-    label, pattern, nth, target = point
+        shop: Any, sim: MiraklSimulator, point: tuple[str, str, int, str, int]) -> None:
+    label, pattern, nth, target, batch_size = point
     initial = prepare(shop, sim, waiting_orders(10, seed=400 + nth), SCARCE_STOCK)
-    app, runs = make_app(shop, sim), Runs()
+    app, runs = make_app(shop, sim, platform={"acceptance": {"batch_size": batch_size}}), Runs()
     killer = ConnectionKiller(shop.url, pattern, nth, target=target).attach(app.engine)
     try:
         runs.run(app, "accept")
