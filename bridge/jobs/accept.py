@@ -6,27 +6,40 @@ gather -> plan -> apply, with every decision recorded around the OR21 call:
    between the call and its record) are re-read on Mirakl and recorded as Mirakl has them; those
    still ``WAITING_ACCEPTANCE`` are released and decided again below.
 1. gather: every ``WAITING_ACCEPTANCE`` page (payloads that do not parse are reported, naming the
-   order), the order-map rows, SKU matches (``offers.sku`` rule), ``stock_available`` rows and the
-   units reserved by accepted-not-imported orders of every platform of the shop.
-2. plan: :func:`bridge.domain.acceptance.decide`, oldest order first.
-3. apply, order by order (stop requests honoured between orders):
-   a. one transaction: insert/lock the order-map row (skip it when another run already answered it),
-      re-decide this order against fresh stock and reservations (earlier orders of this run are
-      already recorded), record every line with phase ``intended`` and status ``accepting`` — the
-      reservation counts from this commit on;
-   b. OR21 with every waiting line;
-   c. one transaction: phase ``confirmed``, status ``accepted`` (``refused`` when no line accepted).
+   order), the order-map rows, SKU matches (``offers.sku`` rule); for a dry run also the
+   ``stock_available`` rows and the units reserved by accepted-not-imported orders of every
+   platform of the shop (a real run reads them per batch, step 3a).
+2. plan (dry run only): :func:`bridge.domain.acceptance.decide`, oldest order first.
+3. apply, in batches of ``acceptance.batch_size`` orders (default 100), oldest first; stop requests
+   are honoured between batches and between OR21 calls:
+   a. one transaction for the whole batch: insert the missing order-map rows and lock every row of
+      the batch (orders another run already answered are skipped), read stock and reservations of
+      the batch's products, re-decide the batch oldest first against them (earlier batches are
+      already recorded; inside the batch an order counts the units of the older ones), record the
+      ``leave`` orders and every line of the others with phase ``intended``, status
+      ``accepting`` — their reservations count from this commit on;
+   b. OR21 order by order, each with every waiting line;
+   c. one transaction for the orders whose OR21 was applied: phase ``confirmed``, status
+      ``accepted`` (``refused`` when no line accepted).
    ``already_decided``: the order is re-read and recorded as Mirakl has it. A refused call (4xx, or
    429 after the retry budget) is recorded phase ``failed`` and releases the reservation; an
    unverifiable failure (timeout/5xx whose re-read failed) keeps the order ``accepting`` so the next
    run's reconcile settles it. 401/403 stops the run.
+   When the batch stops early (stop request, 401/403, unexpected error) the orders already answered
+   are confirmed (c) and those whose OR21 was certainly not sent are released (decisions
+   ``failed``, status ``seen``: decided again next run) before the error goes up; the order whose
+   call was in flight stays ``accepting``. A crash (or a database failure) between (a) and (c)
+   leaves the whole batch ``accepting``/``intended``: nothing is sold twice meanwhile (the units
+   stay reserved), and the next run's reconcile (step 0) records the answered ones as Mirakl has
+   them and releases the others.
 
 Orders left pending (policy ``leave``) get an order-map row ``seen`` carrying the reason, no line
 rows and no reservation. The runner holds the shop-wide ``orders`` lock, so accept/import/ship of
 every platform of the shop never run at the same time.
 
 Test hook: with ``BRIDGE_FAULT_POINT=accept.after_or21`` in the environment the process kills itself
-right after a successful OR21, before the confirmation is recorded (bridge.faults). Inert otherwise.
+right after a successful OR21, before the batch's confirmation is recorded (bridge.faults;
+``accept.after_or21:N``: after the N-th). Inert otherwise.
 """
 
 from __future__ import annotations
