@@ -327,3 +327,33 @@ def test_every_order_is_decided_once_and_answered_on_every_waiting_line(
     for d in decisions:
         if d.outcome != "leave":
             assert set(d.answers) == {ln.order_line_id for ln in d.order.lines}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    spec=orders_st,
+    stock=stock_st,
+    reserved=reserved_st,
+    policy=policy_st,
+    batch_size=st.integers(1, 5),
+)
+def test_deciding_in_batches_that_carry_the_earlier_reservations_gives_the_same_decisions(
+    spec: list[tuple[list[tuple[str, int]], int]],
+    stock: dict[tuple[int, int], int],
+    reserved: dict[tuple[int, int], int],
+    policy: AcceptancePolicy,
+    batch_size: int,
+) -> None:
+    """What the accept task relies on: batches, oldest first, each seeing what the earlier ones reserved."""
+    levels = {k: Level(q) for k, q in stock.items()}
+    orders = sorted(_orders(spec), key=lambda o: (o.created_date, o.order_id))
+    whole = decide(orders, levels, reserved, MATCHES, policy)
+    promised = dict(reserved)
+    batched: list[OrderDecision] = []
+    for i in range(0, len(orders), batch_size):
+        part = decide(orders[i : i + batch_size], levels, promised, MATCHES, policy)
+        for d in part:
+            for key, n in d.reserved_by_key().items():
+                promised[key] = promised.get(key, 0) + n
+        batched.extend(part)
+    assert batched == whole
