@@ -24,6 +24,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 import structlog
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from bridge.faults import fault_point
@@ -60,10 +61,11 @@ def run(ctx: TaskContext) -> None:
         with ctx.app.engine.connect() as conn:
             known = omap.get_orders(conn, state.t, p.code, orders)
             writer.warm(conn, orders.values(), p)
-    for order in orders.values():
-        ctx.check_stop()
-        _process(ctx, writer, order, known=known)
-    _retry_held(ctx, writer, done=set(orders))
+    with RunConnection(ctx.app.engine) as link:
+        for order in orders.values():
+            ctx.check_stop()
+            _process(ctx, writer, order, link, known=known)
+        _retry_held(ctx, writer, link, done=set(orders))
     if ctx.report.counts.get("held"):
         ctx.report.status = "partial"
     if ctx.dry_run:
@@ -78,8 +80,41 @@ def run(ctx: TaskContext) -> None:
         ctx.report.extra["cursor_kept"] = "an unparseable order without an id: the window is read again"
 
 
-def _process(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder, *, due: bool = False,
-             known: dict[str, omap.OrderRow] | None = None) -> None:
+class RunConnection:
+    """The connection the orders of a run are imported on, one transaction per order.
+
+    Checking a connection out of the pool for every order cost two round trips (the pre-ping, and the
+    rollback that resets it on return). A database error on an order discards this connection (it may
+    be dead, e.g. killed or the server restarted): the next order gets a fresh, pinged one from the pool.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+
+    def get(self) -> Connection:
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self.discard()
+            self._conn = self._engine.connect()
+        return self._conn
+
+    def discard(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except DBAPIError:  # already dead: the pool drops it
+                pass
+
+    def __enter__(self) -> RunConnection:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.discard()
+
+
+def _process(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder, link: RunConnection, *,
+             due: bool = False, known: dict[str, omap.OrderRow] | None = None) -> None:
     """Import one order unless it is done or waiting; it always ends imported, skipped or held.
 
     ``known``: the order-map rows read for the whole run before its first order (an order missing
@@ -105,10 +140,11 @@ def _process(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder, *, due: 
         return
     for attempt in range(1, DB_ATTEMPTS + 1):
         try:
-            return _import(ctx, writer, live)
+            return _import(ctx, writer, live, link.get())
         except SkippableError as exc:
             return _hold(ctx, order, exc.code, exc.reason, at_once=exc.code == SHORTAGE)
         except DBAPIError as exc:
+            link.discard()
             if _transient(exc) and attempt < DB_ATTEMPTS:
                 continue
             message = str(exc.orig or exc)[:500]
@@ -117,9 +153,9 @@ def _process(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder, *, due: 
             return _hold(ctx, order, FAILED, message, at_once=True, report=False)
 
 
-def _import(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder) -> None:
+def _import(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder, conn: Connection) -> None:
     p, t, now, ref = ctx.platform, ctx.app.state.t, ctx.now(), order.order_id
-    with ctx.app.engine.connect() as conn, conn.begin() as trans:
+    with conn.begin() as trans:
         if not omap.claim_for_import(conn, t, p.code, ref, now=now, mirakl_state=order.state,
                                      mirakl_created_at=order.created_date):
             ctx.report.count("skipped")
@@ -180,7 +216,7 @@ def _invalid(ctx: TaskContext, invalid: list[SkippableError]) -> bool:
     return complete
 
 
-def _retry_held(ctx: TaskContext, writer: OrderWriter, *, done: set[str]) -> None:
+def _retry_held(ctx: TaskContext, writer: OrderWriter, link: RunConnection, *, done: set[str]) -> None:
     """Held orders whose retry date has come, re-read by id: imported, held again, or dropped if cancelled."""
     t, code = ctx.app.state.t, ctx.platform.code
     with ctx.app.engine.connect() as conn:
@@ -193,7 +229,7 @@ def _retry_held(ctx: TaskContext, writer: OrderWriter, *, done: set[str]) -> Non
             ctx.check_stop()
             found.add(order.order_id)
             if order.state in ctx.platform.orders.import_states:
-                _process(ctx, writer, order, due=True)
+                _process(ctx, writer, order, link, due=True)
             elif order.state not in DEAD_LINE_STATES:
                 _hold(ctx, order, "not_importable_state", f"Mirakl state is {order.state}")
             elif not ctx.dry_run:

@@ -73,18 +73,33 @@ def reference_and_number(conn: Connection, t: ShopTables, ctx: ShopContext, *, r
 
     The invoice number is only consumed (start number cleared) when the reference is free.
     """
-    numbering = with_invoice and ctx.config_bool("PS_INVOICE")
+    numbering = numbering_on(ctx, with_invoice)
     key = ("reference_and_number", numbering, ctx.config_bool("PS_INVOICE_RESET"), ctx.id_shop, ctx.id_shop_group)
-    q = cached(t.orders, key, lambda: _reference_and_number_query(t, ctx, numbering))
-    params = {"b_ref": reference, "b_year_start": datetime(now_local.year, 1, 1)}
-    row = conn.execute(q, params).one()
+    q = cached(t.orders, key, lambda: select(*reference_and_number_columns(t, ctx, numbering)))
+    row = conn.execute(q, reference_params(reference, now_local)).one()
+    return taken_and_number(conn, t, ctx, row, numbering)
+
+
+def numbering_on(ctx: ShopContext, with_invoice: bool) -> bool:
+    return with_invoice and ctx.config_bool("PS_INVOICE")
+
+
+def reference_params(reference: str, now_local: datetime) -> dict[str, Any]:
+    return {"b_ref": reference, "b_year_start": datetime(now_local.year, 1, 1)}
+
+
+def taken_and_number(conn: Connection, t: ShopTables, ctx: ShopContext, row: Any, numbering: bool) -> tuple[bool, int]:
+    """From a row holding :func:`reference_and_number_columns`: is the reference taken, and the invoice
+    number (0 when none); the number is only consumed (start number cleared) when the reference is free."""
     if row.taken or not numbering:
         return bool(row.taken), 0
     raw = next((str(v).strip() for v in (row.start0, row.start1, row.start2) if v is not None), "")
     return False, _use_start(conn, t, ctx, int(raw) if raw.isdigit() else 0, row.max_number)
 
 
-def _reference_and_number_query(t: ShopTables, ctx: ShopContext, numbering: bool) -> Any:
+def reference_and_number_columns(t: ShopTables, ctx: ShopContext, numbering: bool) -> list[Any]:
+    """Scalar subqueries (parameters ``b_ref``, ``b_year_start``): ``taken``, and with ``numbering``
+    ``max_number`` and the start number at each configuration level (``start0``..``start2``)."""
     o, cfg, oi = t.orders, t.configuration, t.order_invoice
     cols: list[Any] = [select(func.count()).select_from(o).where(o.c.reference == bindparam("b_ref"))
                        .scalar_subquery().label("taken")]
@@ -99,7 +114,7 @@ def _reference_and_number_query(t: ShopTables, ctx: ShopContext, numbering: bool
         cols.append(max_q.scalar_subquery().label("max_number"))
         cols += [select(cfg.c.value).where(cfg.c.name == START_KEY, level).limit(1).scalar_subquery()
                  .label(f"start{k}") for k, level in enumerate(levels)]
-    return select(*cols)
+    return cols
 
 
 def shop_address(ctx: ShopContext) -> str:
