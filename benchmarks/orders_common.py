@@ -79,7 +79,7 @@ def phase_run(task: str, url: str, sim_url: str, carrier_reference: str) -> dict
     app.request_hooks.append(hook)
     counter = common.SqlCounter().attach(app.engine)
     pings = {"n": 0}  # pool_pre_ping: a checkout pings the server (a round trip no cursor event sees)
-    if app.engine.pool._pre_ping:  # noqa: SLF001 - the pool's own setting
+    if app.engine.pool._pre_ping:  # the pool's own setting
         event.listen(app.engine.pool, "checkout", lambda *_: pings.__setitem__("n", pings["n"] + 1))
     t0, c0 = time.perf_counter(), time.process_time()
     report = run_task(app, task, common.CODE)

@@ -22,15 +22,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Self
 
 import structlog
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from bridge.faults import fault_point
 from bridge.domain.import_window import held_order_due, import_window, next_cursor, retry_delay
 from bridge.domain.orders import DEAD_LINE_STATES, MiraklOrder
 from bridge.errors import SkippableError
+from bridge.faults import fault_point
 from bridge.jobs.context import TaskContext
 from bridge.shop.order_writer import OrderWriter
 from bridge.state import orders as omap
@@ -106,7 +107,7 @@ class RunConnection:
             except DBAPIError:  # already dead: the pool drops it
                 pass
 
-    def __enter__(self) -> RunConnection:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_exc: object) -> None:

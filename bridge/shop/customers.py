@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, insert, select, update
+from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from bridge.domain.order_text import clean_name
 from bridge.shop.context import ShopContext
-from bridge.shop.rows import cached, column_length, complete, fit, new_id, storable
+from bridge.shop.rows import cached, column_length, complete, fit, insert_row, storable
 from bridge.shop.schema import ShopTables
 
 
@@ -96,8 +96,8 @@ def create_customer(conn: Connection, t: ShopTables, ctx: ShopContext, *, firstn
     if t.has_column("customer", "reset_password_validity"):
         row["reset_password_token"] = None
         row["reset_password_validity"] = None
-    id_customer = new_id(conn.execute(insert(c), complete(c, row)))
-    conn.execute(insert(t.customer_group), {"id_customer": id_customer, "id_group": group})
+    id_customer = insert_row(conn, c, complete(c, row))
+    insert_row(conn, t.customer_group, {"id_customer": id_customer, "id_group": group})
     return id_customer, secure_key
 
 
@@ -110,5 +110,5 @@ def remember_customer(conn: Connection, mapping: Table, *, platform: str, mirakl
                                                 mapping.c.mirakl_customer_id == mirakl_customer_id))
                      .values(id_customer=id_customer))
         return
-    conn.execute(insert(mapping), {"platform": platform, "mirakl_customer_id": mirakl_customer_id,
-                                   "id_customer": id_customer, "created_at": now_utc.astimezone(UTC)})
+    insert_row(conn, mapping, {"platform": platform, "mirakl_customer_id": mirakl_customer_id,
+                               "id_customer": id_customer, "created_at": now_utc.astimezone(UTC)})

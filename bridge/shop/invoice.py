@@ -14,12 +14,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from bridge.domain.order_draft import DraftTax, OrderDraft
 from bridge.shop.context import ShopContext
-from bridge.shop.rows import cached, complete, new_id
+from bridge.shop.rows import cached, complete, insert_row, insert_rows
 from bridge.shop.schema import ShopTables
 
 START_KEY = "PS_INVOICE_START_NUMBER"
@@ -173,15 +173,15 @@ def insert_invoice(conn: Connection, t: ShopTables, ctx: ShopContext, totals: In
         "total_wrapping_tax_incl": totals.total_wrapping_tax_incl, "shop_address": shop_address(ctx),
         "note": "", "date_add": now_local,
     }
-    id_invoice = new_id(conn.execute(insert(oi), complete(oi, row)))
+    id_invoice = insert_row(conn, oi, complete(oi, row))
     taxes = [{"id_order_invoice": id_invoice, "type": "shipping", "id_tax": tax.id_tax,
               "amount": tax.total_amount} for tax in totals.shipping_taxes if tax.total_amount != Decimal(0)]
     if taxes and t.has_table("order_invoice_tax"):
-        conn.execute(insert(t.order_invoice_tax), taxes)
+        insert_rows(conn, t.order_invoice_tax, taxes)
     return id_invoice
 
 
 def link_payment(conn: Connection, t: ShopTables, *, id_order_invoice: int, id_order_payment: int,
                  id_order: int) -> None:
-    conn.execute(insert(t.order_invoice_payment), {"id_order_invoice": id_order_invoice,
-                                                   "id_order_payment": id_order_payment, "id_order": id_order})
+    insert_row(conn, t.order_invoice_payment, {"id_order_invoice": id_order_invoice,
+                                               "id_order_payment": id_order_payment, "id_order": id_order})

@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import structlog
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from bridge.config import PlatformConfig
@@ -26,10 +26,16 @@ from bridge.errors import SkippableError
 from bridge.shop import invoice as inv
 from bridge.shop import order_rows as rows
 from bridge.shop.addresses import PlacedAddress, address_row, insert_address
-from bridge.shop.customers import KnownCustomer, create_customer, customer_columns, known_customer, remember_customer
+from bridge.shop.customers import (
+    KnownCustomer,
+    create_customer,
+    customer_columns,
+    known_customer,
+    remember_customer,
+)
 from bridge.shop.order_prepare import Preparer
 from bridge.shop.order_reads import StateFlags
-from bridge.shop.rows import cached, local_naive
+from bridge.shop.rows import cached, insert_returning_ids, local_naive
 from bridge.shop.shop import Shop
 from bridge.shop.stock_writer import (
     StockRow,
@@ -191,12 +197,11 @@ class OrderWriter:
             return id_delivery, id_delivery
         invoice = address_row(t, p.invoice, id_customer=id_customer, alias=f"Invoice {oid}",
                               now_local=now_local, warnings=warnings, label="invoice")
-        if delivery.keys() == invoice.keys() and getattr(
-                conn.dialect, "insert_executemany_returning_sort_by_parameter_order", False):
+        if delivery.keys() == invoice.keys():
             # MariaDB 10.5+/SQLite: both rows and their ids in one round trip, in this order
-            stmt = insert(t.address).returning(t.address.c.id_address, sort_by_parameter_order=True)
-            id_delivery, id_invoice = (int(r[0]) for r in conn.execute(stmt, [delivery, invoice]))
-            return id_delivery, id_invoice
+            ids = insert_returning_ids(conn, t.address, [delivery, invoice])
+            if ids is not None:
+                return ids[0], ids[1]
         return insert_address(conn, t, delivery), insert_address(conn, t, invoice)
 
     def _stock(self, conn: Connection, p: PreparedOrder, id_order: int, now_local: datetime,

@@ -23,7 +23,7 @@ from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from bridge.shop.context import ShopContext
-from bridge.shop.rows import cached, complete
+from bridge.shop.rows import cached, complete, insert_rows
 from bridge.shop.schema import ShopTables
 
 Key = tuple[int, int]
@@ -179,8 +179,7 @@ def movements(conn: Connection, t: ShopTables, *, id_order: int, lines: Iterable
             "employee_firstname": "", "physical_quantity": qty, "date_add": now_local, "sign": sign,
             "price_te": 0, "last_wa": 0, "current_wa": 0, "referer": None,
         }))
-    if values:
-        conn.execute(insert(mvt), values)
+    insert_rows(conn, mvt, values)
     return len(values)
 
 
