@@ -26,6 +26,7 @@ from bridge.shop.rows import (
     ZERO_DATETIME,
     blank_to_null,
     complete,
+    execute,
     fit,
     insert_returning_ids,
     insert_row,
@@ -224,13 +225,19 @@ def add_product_sales(conn: Connection, t: ShopTables, quantities: dict[int, int
         upsert: Any = ins.on_conflict_do_update(index_elements=[ps.c.id_product], set_={
             "quantity": ps.c.quantity + ins.excluded.quantity, "sale_nbr": ps.c.sale_nbr + ins.excluded.sale_nbr,
             "date_upd": ins.excluded.date_upd})
-    else:
-        mins = mysql.insert(ps)
-        # no bound parameter after VALUES: pymysql's multi-row rewrite would choke on it
-        upsert = mins.on_duplicate_key_update(quantity=ps.c.quantity + mins.inserted.quantity,
+        conn.execute(upsert, values)
+        return
+    cols, n = ("id_product", "quantity", "sale_nbr", "date_upd"), len(values)
+
+    def build() -> Any:  # one multi-row VALUES; the update part refers to the inserted values only
+        mins = mysql.insert(ps).values([{c: bindparam(f"r{i}_{j}", type_=ps.c[c].type) for j, c in enumerate(cols)}
+                                        for i in range(n)])
+        return mins.on_duplicate_key_update(quantity=ps.c.quantity + mins.inserted.quantity,
                                             sale_nbr=ps.c.sale_nbr + mins.inserted.sale_nbr,
                                             date_upd=mins.inserted.date_upd)
-    conn.execute(upsert, values)
+
+    execute(conn, ps, ("add_product_sales", n), build,
+            {f"r{i}_{j}": row[c] for i, row in enumerate(values) for j, c in enumerate(cols)})
 
 
 def set_invoice_on_rows(conn: Connection, t: ShopTables, *, id_order: int, id_order_invoice: int) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import structlog
 from sqlalchemy import select
@@ -35,7 +36,7 @@ from bridge.shop.customers import (
 )
 from bridge.shop.order_prepare import Preparer
 from bridge.shop.order_reads import StateFlags
-from bridge.shop.rows import cached, insert_returning_ids, local_naive
+from bridge.shop.rows import execute, insert_returning_ids, local_naive
 from bridge.shop.shop import Shop
 from bridge.shop.stock_writer import (
     StockRow,
@@ -164,13 +165,14 @@ class OrderWriter:
         numbering = inv.numbering_on(ctx, with_invoice)
         key = ("order_first_read", numbering, ctx.config_bool("PS_INVOICE_RESET"), ctx.id_shop, ctx.id_shop_group,
                self._mapping.name)
-        q = cached(t.orders, key, lambda: select(*inv.reference_and_number_columns(t, ctx, numbering),
-                                                 *customer_columns(t, self._mapping)))
+        def build() -> Any:
+            return select(*inv.reference_and_number_columns(t, ctx, numbering), *customer_columns(t, self._mapping))
+
         cid = p.order.customer.customer_id
         while True:
             reference = rows.random_reference()
-            row = conn.execute(q, {**inv.reference_params(reference, now_local), "b_platform": p.platform,
-                                   "b_cid": cid}).one()
+            row = execute(conn, t.orders, key, build, {**inv.reference_params(reference, now_local),
+                                                      "b_platform": p.platform, "b_cid": cid}).one()
             taken, number = inv.taken_and_number(conn, t, ctx, row, numbering)
             if not taken:
                 return reference, number, known_customer(row, cid)

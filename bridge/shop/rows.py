@@ -144,17 +144,36 @@ def blank_to_null(value: str | None) -> str | None:
 
 
 def _compiled(conn: Any, table: Table, key: tuple[Any, ...], build: Callable[[], Any]) -> tuple[str, Any] | None:
-    """``(sql, compiled)`` of the statement ``build()`` for this dialect, or None when it must go through Core."""
+    """``(sql, parameters)`` of the statement ``build()`` for this dialect -- ``parameters(values)`` gives
+    what the driver takes, constants of the statement included -- or None when it must go through Core."""
     if conn.dialect.name != "mysql":
         return None
     store = table.info.setdefault("bridge_driver_sql", {})
     full = (conn.dialect.name, *key)
     if full not in store:
         compiled = build().compile(dialect=conn.dialect)
-        plain = all(not b.expanding and not b.literal_execute and passes_through(b.type, conn.dialect)
-                    for b in compiled.binds.values())
-        store[full] = (compiled.string, compiled) if plain else None
+        binds = compiled.binds
+        plain = not compiled.escaped_bind_names and all(
+            not b.expanding and not b.literal_execute and b.callable is None and passes_through(b.type, conn.dialect)
+            for b in binds.values())
+        constants = {name: b.value for name, b in binds.items() if not b.required}
+        order = tuple(compiled.positiontup or ()) if compiled.positional else None
+
+        def parameters(values: dict[str, Any]) -> Any:
+            merged = {**constants, **values} if constants else values
+            return tuple(merged[name] for name in order) if order is not None else merged
+
+        store[full] = (compiled.string, parameters) if plain else None
     return store[full]  # type: ignore[no-any-return]
+
+
+def execute(conn: Any, table: Table, key: tuple[Any, ...], build: Callable[[], Any], params: dict[str, Any]) -> Any:
+    """Run the statement ``build()`` (cached under ``table`` and ``key``) with ``params``: through the driver
+    when it can (see above), else through Core. The result's rows are not type-processed on the driver path."""
+    fast = _compiled(conn, table, key, build)
+    if fast is not None:
+        return conn.exec_driver_sql(fast[0], fast[1](params))
+    return conn.execute(cached(table, key, build), params)
 
 
 def passes_through(type_: Any, dialect: Any) -> bool:
@@ -165,10 +184,6 @@ def passes_through(type_: Any, dialect: Any) -> bool:
     return (isinstance(type_, ShopDateTime) and dialect.name != "sqlite"
             and type(type_).process_bind_param is ShopDateTime.process_bind_param
             and type_.load_dialect_impl(dialect)._cached_bind_processor(dialect) is None)
-
-
-def _driver_params(compiled: Any, params: dict[str, Any]) -> Any:
-    return tuple(params[name] for name in compiled.positiontup) if compiled.positional else params
 
 
 def _values_statement(table: Table, cols: tuple[str, ...], n: int) -> Any:
@@ -190,7 +205,7 @@ def insert_row(conn: Any, table: Table, row: dict[str, Any]) -> int:
     cols = tuple(row)
     fast = _compiled(conn, table, ("insert", cols, 1), lambda: _values_statement(table, cols, 1))
     if fast is not None:
-        return int(conn.exec_driver_sql(fast[0], _driver_params(fast[1], _flat([row], cols))).lastrowid or 0)
+        return int(conn.exec_driver_sql(fast[0], fast[1](_flat([row], cols))).lastrowid or 0)
     result = conn.execute(cached(table, ("insert",), lambda: insert(table)), row)
     pk = result.inserted_primary_key if table.autoincrement_column is not None else None
     return int(pk[0]) if pk and pk[0] is not None else 0
@@ -204,7 +219,7 @@ def insert_rows(conn: Any, table: Table, rows: list[dict[str, Any]]) -> None:
     fast = _compiled(conn, table, ("insert", cols, len(rows)),
                      lambda: _values_statement(table, cols, len(rows))) if cols else None
     if fast is not None:
-        conn.exec_driver_sql(fast[0], _driver_params(fast[1], _flat(rows, cols)))  # type: ignore[arg-type]
+        conn.exec_driver_sql(fast[0], fast[1](_flat(rows, cols)))  # type: ignore[arg-type]
         return
     conn.execute(cached(table, ("insert",), lambda: insert(table)), rows)
 
@@ -223,7 +238,7 @@ def insert_returning_ids(conn: Any, table: Table, rows: list[dict[str, Any]]) ->
     if fast is not None:
         # one multi-row VALUES: MariaDB returns the rows in VALUES order (what SQLAlchemy's
         # sort_by_parameter_order relies on for this dialect)
-        result = conn.exec_driver_sql(fast[0], _driver_params(fast[1], _flat(rows, cols)))  # type: ignore[arg-type]
+        result = conn.exec_driver_sql(fast[0], fast[1](_flat(rows, cols)))  # type: ignore[arg-type]
     else:
         stmt = cached(table, ("insert_returning",), lambda: insert(table).returning(pk, sort_by_parameter_order=True))
         result = conn.execute(stmt, rows)

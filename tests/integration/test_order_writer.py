@@ -443,3 +443,37 @@ def test_statements_sent_through_the_driver_write_the_same_rows_as_core(
                   "order_payment", "order_invoice_payment", "cart", "cart_product", "customer", "customer_group"):
         assert got_fast[table], f"no {table} row written: the comparison would prove nothing"
     assert len(got_fast["address"]) == 2
+
+
+def test_the_import_claim_and_mark_built_once_leave_the_same_order_map_rows(ps: Shop) -> None:
+    """``claim_new_for_import`` / ``mark_imported_once`` (statements built once, used by the import task)
+    against ``claim_for_import`` / ``mark_imported``: same rows, same answers on existing rows."""
+    from bridge.state import orders as omap
+    from bridge.state.tables import bridge_tables
+
+    t = bridge_tables(ps.prefix)
+    created = NOW.replace(hour=8)
+
+    def state(order_id: str) -> dict[str, Any]:
+        with ps.engine.connect() as conn:
+            found = omap.get_order(conn, t, "testmp", order_id)
+        assert found is not None
+        return {k: v for k, v in found.__dict__.items() if k not in ("id", "mirakl_order_id")}
+
+    pairs = ((omap.claim_for_import, omap.mark_imported), (omap.claim_new_for_import, omap.mark_imported_once))
+    for (claim, mark), order_id in zip(pairs, ("MAP-OLD", "MAP-NEW"), strict=True):
+        with ps.engine.begin() as conn:
+            assert claim(conn, t, "testmp", order_id, now=NOW, mirakl_state="SHIPPING", mirakl_created_at=created)
+        claimed = state(order_id)
+        with ps.engine.begin() as conn:
+            assert mark(conn, t, "testmp", order_id, id_order=41, reference="ABCDEFGHI", id_customer=7, now=NOW)
+            assert not mark(conn, t, "testmp", order_id, id_order=41, reference="ABCDEFGHI", id_customer=7, now=NOW)
+            assert not claim(conn, t, "testmp", order_id, now=NOW)  # imported: never claimed again
+        if order_id == "MAP-OLD":
+            old = (claimed, state(order_id))
+    assert (claimed, state("MAP-NEW")) == old
+    assert old[0]["status"] == omap.IMPORTING and old[1]["status"] == omap.IMPORTED and old[1]["id_order"] == 41
+    with ps.engine.begin() as conn:  # an existing held row is claimed through the lock-and-update path
+        omap.insert_order(conn, t, "testmp", "MAP-HELD", status=omap.HELD, now=NOW)
+        assert omap.claim_new_for_import(conn, t, "testmp", "MAP-HELD", now=NOW, mirakl_state="SHIPPING")
+    assert state("MAP-HELD")["status"] == omap.IMPORTING
