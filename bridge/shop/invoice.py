@@ -88,18 +88,25 @@ def reference_params(reference: str, now_local: datetime) -> dict[str, Any]:
     return {"b_ref": reference, "b_year_start": datetime(now_local.year, 1, 1)}
 
 
-def taken_and_number(conn: Connection, t: ShopTables, ctx: ShopContext, row: Any, numbering: bool) -> tuple[bool, int]:
+def taken_and_number(conn: Connection, t: ShopTables, ctx: ShopContext, row: Any, numbering: bool,
+                     max_number: Any = None) -> tuple[bool, int]:
     """From a row holding :func:`reference_and_number_columns`: is the reference taken, and the invoice
-    number (0 when none); the number is only consumed (start number cleared) when the reference is free."""
+    number (0 when none); the number is only consumed (start number cleared) when the reference is free.
+    ``max_number``: the greatest invoice number when the caller knows it better than ``row.max_number``."""
     if row.taken or not numbering:
         return bool(row.taken), 0
     raw = next((str(v).strip() for v in (row.start0, row.start1, row.start2) if v is not None), "")
-    return False, _use_start(conn, t, ctx, int(raw) if raw.isdigit() else 0, row.max_number)
+    return False, _use_start(conn, t, ctx, int(raw) if raw.isdigit() else 0,
+                             row.max_number if max_number is None else max_number)
 
 
-def reference_and_number_columns(t: ShopTables, ctx: ShopContext, numbering: bool) -> list[Any]:
+def reference_and_number_columns(t: ShopTables, ctx: ShopContext, numbering: bool, *,
+                                 since_id: bool = False) -> list[Any]:
     """Scalar subqueries (parameters ``b_ref``, ``b_year_start``): ``taken``, and with ``numbering``
-    ``max_number`` and the start number at each configuration level (``start0``..``start2``)."""
+    ``max_number`` and the start number at each configuration level (``start0``..``start2``).
+
+    ``since_id``: ``max_number`` only over the invoices whose id is above ``b_after_id``, plus ``max_id``
+    (the greatest invoice id): see :class:`InvoiceNumbers`."""
     o, cfg, oi = t.orders, t.configuration, t.order_invoice
     cols: list[Any] = [select(func.count()).select_from(o).where(o.c.reference == bindparam("b_ref"))
                        .scalar_subquery().label("taken")]
@@ -111,10 +118,44 @@ def reference_and_number_columns(t: ShopTables, ctx: ShopContext, numbering: boo
         max_q = select(func.max(oi.c.number))
         if ctx.config_bool("PS_INVOICE_RESET"):
             max_q = max_q.where(oi.c.date_add >= bindparam("b_year_start"))
+        if since_id:
+            max_q = max_q.where(oi.c.id_order_invoice > bindparam("b_after_id"))
+            cols.append(select(func.max(oi.c.id_order_invoice)).scalar_subquery().label("max_id"))
         cols.append(max_q.scalar_subquery().label("max_number"))
         cols += [select(cfg.c.value).where(cfg.c.name == START_KEY, level).limit(1).scalar_subquery()
                  .label(f"start{k}") for k, level in enumerate(levels)]
     return cols
+
+
+class InvoiceNumbers:
+    """The greatest invoice number, kept across the orders of one writer instead of ``MAX(number)`` over
+    every invoice of the shop for each order (``order_invoice.number`` has no index: that read grew with
+    the shop's invoices, ~0.15 ms per 1,000 here).
+
+    Each read takes ``MAX(number)`` of the invoices above the last id seen (minus ``RESCAN`` ids, so that
+    an invoice of another writer committed a little late is still counted) and the greatest id; the
+    number used is the greater of that and the greatest number seen before. Only committed invoices are
+    seen (the read precedes the order's own invoice), so an order rolled back leaves nothing behind. A
+    writer's first read (``after`` 0) is the full ``MAX(number)`` as before. Kept per year start (the
+    ``PS_INVOICE_RESET`` numbering counts from January 1).
+    """
+
+    RESCAN = 100
+
+    def __init__(self) -> None:
+        self._seen: dict[datetime, tuple[int, int | None]] = {}  # year start -> (greatest id, greatest number)
+
+    def after_id(self, year_start: datetime) -> int:
+        seen = self._seen.get(year_start)
+        return max(0, seen[0] - self.RESCAN) if seen else 0
+
+    def greatest(self, year_start: datetime, row: Any) -> int | None:
+        """The greatest number now, from a row with ``max_id`` / ``max_number`` (read with ``after_id``)."""
+        _id, before = self._seen.get(year_start, (0, None))
+        found = row.max_number
+        best = found if before is None else (before if found is None else max(before, int(found)))
+        self._seen[year_start] = (int(row.max_id or 0), best)
+        return best
 
 
 def shop_address(ctx: ShopContext) -> str:

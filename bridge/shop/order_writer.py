@@ -89,6 +89,7 @@ class OrderWriter:
         self.shop = shop
         self._preparer = Preparer(shop)
         self._mapping = bridge_tables(shop.prefix).customer
+        self._invoices = inv.InvoiceNumbers()
 
     def warm(self, conn: Connection, orders: Iterable[MiraklOrder], platform: PlatformConfig) -> None:
         """Read the SKUs and product rows of a run's orders in set-based queries before preparing them."""
@@ -166,14 +167,18 @@ class OrderWriter:
         key = ("order_first_read", numbering, ctx.config_bool("PS_INVOICE_RESET"), ctx.id_shop, ctx.id_shop_group,
                self._mapping.name)
         def build() -> Any:
-            return select(*inv.reference_and_number_columns(t, ctx, numbering), *customer_columns(t, self._mapping))
+            return select(*inv.reference_and_number_columns(t, ctx, numbering, since_id=True),
+                          *customer_columns(t, self._mapping))
 
         cid = p.order.customer.customer_id
         while True:
             reference = rows.random_reference()
-            row = execute(conn, t.orders, key, build, {**inv.reference_params(reference, now_local),
+            params = inv.reference_params(reference, now_local)
+            year = params["b_year_start"]
+            row = execute(conn, t.orders, key, build, {**params, "b_after_id": self._invoices.after_id(year),
                                                       "b_platform": p.platform, "b_cid": cid}).one()
-            taken, number = inv.taken_and_number(conn, t, ctx, row, numbering)
+            greatest = self._invoices.greatest(year, row) if numbering else None
+            taken, number = inv.taken_and_number(conn, t, ctx, row, numbering, greatest)
             if not taken:
                 return reference, number, known_customer(row, cid)
 

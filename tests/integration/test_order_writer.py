@@ -477,3 +477,47 @@ def test_the_import_claim_and_mark_built_once_leave_the_same_order_map_rows(ps: 
         omap.insert_order(conn, t, "testmp", "MAP-HELD", status=omap.HELD, now=NOW)
         assert omap.claim_new_for_import(conn, t, "testmp", "MAP-HELD", now=NOW, mirakl_state="SHIPPING")
     assert state("MAP-HELD")["status"] == omap.IMPORTING
+
+
+@pytest.mark.parametrize("rescan", [0, 100])
+def test_a_writer_numbers_invoices_after_every_invoice_of_the_shop_not_only_its_own(
+        ps: Shop, rescan: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer reads the greatest invoice number incrementally (by invoice id) across its orders; an
+    invoice the shop makes in between, with a higher or a lower number, is still counted like a full MAX.
+    ``rescan`` 0: only the ids above the last one seen are read (the test shop has fewer than 100 ids)."""
+    from sqlalchemy import insert
+
+    from bridge.shop import invoice
+
+    monkeypatch.setattr(invoice.InvoiceNumbers, "RESCAN", rescan)
+    writer, plat = OrderWriter(ps), platform()
+
+    def import_one(order_id: str) -> int:
+        with ps.engine.begin() as conn:
+            written = writer.write(conn, writer.prepare(conn, order(order_id, line("MUG", 1, "9.90")), plat),
+                                   flag_out_of_stock=True, now=NOW)
+        return int(row(ps, "order_invoice", id_order=written.id_order)["number"])
+
+    def shop_invoice(number: int) -> None:
+        oi = ps.tables.order_invoice
+        with ps.engine.begin() as conn:
+            conn.execute(insert(oi), {"id_order": 0, "number": number, "delivery_number": 0,
+                                      "delivery_date": "0000-00-00 00:00:00", "total_discount_tax_excl": 0,
+                                      "total_discount_tax_incl": 0, "total_paid_tax_excl": 0, "total_paid_tax_incl": 0,
+                                      "total_products": 0, "total_products_wt": 0, "total_shipping_tax_excl": 0,
+                                      "total_shipping_tax_incl": 0, "shipping_tax_computation_method": 0,
+                                      "total_wrapping_tax_excl": 0, "total_wrapping_tax_incl": 0,
+                                      "shop_address": "", "note": "", "date_add": "2026-03-02 10:00:00"})
+
+    assert import_one("G1-A") == 1
+    shop_invoice(40)
+    assert import_one("G2-A") == 41
+    shop_invoice(5)
+    assert import_one("G3-A") == 42
+    with pytest.raises(RuntimeError), ps.engine.begin() as conn:  # rolled back after taking number 43
+        writer.write(conn, writer.prepare(conn, order("G4-A", line("MUG", 1, "9.90")), plat),
+                     flag_out_of_stock=True, now=NOW)
+        raise RuntimeError("rolled back")
+    assert import_one("G5-A") == 43
+    shop_invoice(60)
+    assert import_one("G6-A") == 61
