@@ -13,6 +13,9 @@
    imported, skipped or held (held orders come back through their retry date, not the window). Only
    an unparseable order without an id keeps the cursor where it was. A failed page fetch fails the run.
 
+The orders of a run share one connection (:class:`RunConnection`, replaced after a database error),
+each order in its own transaction.
+
 Dry run: each order goes through its whole transaction and is rolled back; nothing is held, no cursor moves.
 Test hook: ``BRIDGE_FAULT_POINT=import.after_write`` or ``import.before_commit`` (optionally ``:N``,
 the N-th order) makes the process SIGKILL itself there; inert when unset.

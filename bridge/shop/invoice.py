@@ -3,7 +3,8 @@
 The invoice copies the order's totals; its number is ``PS_INVOICE_START_NUMBER`` when set (the key is
 then cleared, as PrestaShop does) or ``MAX(number) + 1`` (per year with ``PS_INVOICE_RESET``), and only
 when ``PS_INVOICE`` is on (otherwise 0). Like PrestaShop, the number is not locked: the import job
-holds the shop-wide import lock, so two bridge processes never number concurrently.
+holds the shop-wide import lock, so two bridge processes never number concurrently. The order writer
+keeps the greatest number across its orders and reads only the invoices added since (:class:`InvoiceNumbers`).
 """
 
 from __future__ import annotations
