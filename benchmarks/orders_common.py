@@ -4,7 +4,8 @@ A generated catalogue (stock raised so that no line is short), ``K`` two-line Mi
 combination references in the simulator, and one run of the task in its own process with:
 orders/s over the whole run and without the time spent in Mirakl calls (the client's request hook
 times every HTTP call), peak RSS, and SQL statements / round trips per order (a SQLAlchemy
-``before_cursor_execute`` counter; round trips also count commits, rollbacks and pool resets).
+``before_cursor_execute`` counter; round trips also count commits, rollbacks, pool resets and the
+pool's pre-ping at each checkout), and the process's CPU time (less noisy than wall time on a shared machine).
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ def orders_for(k: int, skus: list[str], *, state: str, seed: int = 7) -> list[di
 def phase_run(task: str, url: str, sim_url: str, carrier_reference: str) -> dict[str, Any]:
     from importlib import import_module
 
+    from sqlalchemy import event
+
     from bridge.jobs.runner import TASK_MODULES, run_task
 
     app = common.app_for(url, sim_url, orders={"carriers": {"STD": int(carrier_reference)}})
@@ -75,13 +78,17 @@ def phase_run(task: str, url: str, sim_url: str, carrier_reference: str) -> dict
 
     app.request_hooks.append(hook)
     counter = common.SqlCounter().attach(app.engine)
-    t0 = time.perf_counter()
+    pings = {"n": 0}  # pool_pre_ping: a checkout pings the server (a round trip no cursor event sees)
+    if app.engine.pool._pre_ping:  # the pool's own setting
+        event.listen(app.engine.pool, "checkout", lambda *_: pings.__setitem__("n", pings["n"] + 1))
+    t0, c0 = time.perf_counter(), time.process_time()
     report = run_task(app, task, common.CODE)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     app.close()
     return {"wall_s": wall, "peak_rss_mb": common.peak_rss_mb(), "status": report.status, "counts": report.counts,
             "reason": report.reason, "errors": report.errors[:3], "mirakl_s": mirakl["seconds"],
-            "mirakl_calls": mirakl["calls"], "statements": counter.statements, "round_trips": counter.round_trips,
+            "mirakl_calls": mirakl["calls"], "statements": counter.statements,
+            "round_trips": counter.round_trips + pings["n"], "pings": pings["n"], "cpu_s": cpu,
             "by_verb": counter.by_verb}
 
 
@@ -114,7 +121,7 @@ def main(task: str, state: str, doc: str, script: str, done_key: str,
                 r = common.run_phase(script, "run", url, sim.url, str(prep["carrier_reference"]))
             runs.append(r)
             done = r["counts"].get(done_key, 0)
-            print(f"  repetition {i + 1}/{args.repeat}: {r['wall_s']:.2f} s, {done} {done_key}, Mirakl "
+            print(f"  repetition {i + 1}/{args.repeat}: {r['wall_s']:.2f} s (CPU {r['cpu_s']:.2f} s), {done} {done_key}, Mirakl "
                   f"{r['mirakl_s']:.2f} s in {r['mirakl_calls']} calls, status {r['status']} {r['errors'] or ''}",
                   flush=True)
     k = args.orders
@@ -125,6 +132,9 @@ def main(task: str, state: str, doc: str, script: str, done_key: str,
     print(f"  wall           : {common.spread(walls)} s -> {k / min(walls):,.0f} orders/s")
     print(f"  without Mirakl : {common.spread(local)} s -> {k / min(local):,.0f} orders/s "
           f"(Mirakl calls {common.spread([r['mirakl_s'] for r in runs])} s, {r0['mirakl_calls']} calls)")
+    print(f"  CPU (process)  : {common.spread([r['cpu_s'] for r in runs])} s -> {1000 * min(r['cpu_s'] for r in runs) / k:.2f} "
+          "ms/order")
     print(f"  peak RSS       : {max(r['peak_rss_mb'] for r in runs):.0f} MB")
     print(f"  SQL            : {r0['statements'] / k:.1f} statements/order, {r0['round_trips'] / k:.1f} round "
-          f"trips/order ({r0['statements']} statements, {r0['round_trips']} round trips; by verb {r0['by_verb']})")
+          f"trips/order ({r0['statements']} statements, {r0['round_trips']} round trips incl. {r0['pings']} pool pings; "
+          f"by verb {r0['by_verb']})")

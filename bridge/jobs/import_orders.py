@@ -13,6 +13,9 @@
    imported, skipped or held (held orders come back through their retry date, not the window). Only
    an unparseable order without an id keeps the cursor where it was. A failed page fetch fails the run.
 
+The orders of a run share one connection (:class:`RunConnection`, replaced after a database error),
+each order in its own transaction.
+
 Dry run: each order goes through its whole transaction and is rolled back; nothing is held, no cursor moves.
 Test hook: ``BRIDGE_FAULT_POINT=import.after_write`` or ``import.before_commit`` (optionally ``:N``,
 the N-th order) makes the process SIGKILL itself there; inert when unset.
@@ -22,14 +25,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Self
 
 import structlog
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from bridge.faults import fault_point
 from bridge.domain.import_window import held_order_due, import_window, next_cursor, retry_delay
 from bridge.domain.orders import DEAD_LINE_STATES, MiraklOrder
 from bridge.errors import SkippableError
+from bridge.faults import fault_point
 from bridge.jobs.context import TaskContext
 from bridge.shop.order_writer import OrderWriter
 from bridge.state import orders as omap
@@ -60,10 +65,11 @@ def run(ctx: TaskContext) -> None:
         with ctx.app.engine.connect() as conn:
             known = omap.get_orders(conn, state.t, p.code, orders)
             writer.warm(conn, orders.values(), p)
-    for order in orders.values():
-        ctx.check_stop()
-        _process(ctx, writer, order, known=known)
-    _retry_held(ctx, writer, done=set(orders))
+    with RunConnection(ctx.app.engine) as link:
+        for order in orders.values():
+            ctx.check_stop()
+            _process(ctx, writer, order, link, known=known)
+        _retry_held(ctx, writer, link, done=set(orders))
     if ctx.report.counts.get("held"):
         ctx.report.status = "partial"
     if ctx.dry_run:
@@ -78,8 +84,41 @@ def run(ctx: TaskContext) -> None:
         ctx.report.extra["cursor_kept"] = "an unparseable order without an id: the window is read again"
 
 
-def _process(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder, *, due: bool = False,
-             known: dict[str, omap.OrderRow] | None = None) -> None:
+class RunConnection:
+    """The connection the orders of a run are imported on, one transaction per order.
+
+    Checking a connection out of the pool for every order cost two round trips (the pre-ping, and the
+    rollback that resets it on return). A database error on an order discards this connection (it may
+    be dead, e.g. killed or the server restarted): the next order gets a fresh, pinged one from the pool.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+
+    def get(self) -> Connection:
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self.discard()
+            self._conn = self._engine.connect()
+        return self._conn
+
+    def discard(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except DBAPIError:  # already dead: the pool drops it
+                pass
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.discard()
+
+
+def _process(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder, link: RunConnection, *,
+             due: bool = False, known: dict[str, omap.OrderRow] | None = None) -> None:
     """Import one order unless it is done or waiting; it always ends imported, skipped or held.
 
     ``known``: the order-map rows read for the whole run before its first order (an order missing
@@ -105,10 +144,11 @@ def _process(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder, *, due: 
         return
     for attempt in range(1, DB_ATTEMPTS + 1):
         try:
-            return _import(ctx, writer, live)
+            return _import(ctx, writer, live, link.get())
         except SkippableError as exc:
             return _hold(ctx, order, exc.code, exc.reason, at_once=exc.code == SHORTAGE)
         except DBAPIError as exc:
+            link.discard()
             if _transient(exc) and attempt < DB_ATTEMPTS:
                 continue
             message = str(exc.orig or exc)[:500]
@@ -117,11 +157,11 @@ def _process(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder, *, due: 
             return _hold(ctx, order, FAILED, message, at_once=True, report=False)
 
 
-def _import(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder) -> None:
+def _import(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder, conn: Connection) -> None:
     p, t, now, ref = ctx.platform, ctx.app.state.t, ctx.now(), order.order_id
-    with ctx.app.engine.connect() as conn, conn.begin() as trans:
-        if not omap.claim_for_import(conn, t, p.code, ref, now=now, mirakl_state=order.state,
-                                     mirakl_created_at=order.created_date):
+    with conn.begin() as trans:
+        if not omap.claim_new_for_import(conn, t, p.code, ref, now=now, mirakl_state=order.state,
+                                         mirakl_created_at=order.created_date):
             ctx.report.count("skipped")
             ctx.report.add("skipped", order_id=ref, reason="imported by another process")
             return
@@ -132,8 +172,8 @@ def _import(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder) -> None:
                 f"{s['sku']} wanted {s['wanted']}, available {s['available']}" for s in short), code=SHORTAGE)
         written = writer.write(conn, prepared, flag_out_of_stock=p.orders.flag_out_of_stock, now=now)
         fault_point("import.after_write")
-        if not omap.mark_imported(conn, t, p.code, ref, id_order=written.id_order, reference=written.reference,
-                                  id_customer=written.id_customer, now=now):
+        if not omap.mark_imported_once(conn, t, p.code, ref, id_order=written.id_order,
+                                       reference=written.reference, id_customer=written.id_customer, now=now):
             raise AssertionError(f"order map row of {ref} left 'importing' under our lock")
         fault_point("import.before_commit")
         if ctx.dry_run:
@@ -180,7 +220,7 @@ def _invalid(ctx: TaskContext, invalid: list[SkippableError]) -> bool:
     return complete
 
 
-def _retry_held(ctx: TaskContext, writer: OrderWriter, *, done: set[str]) -> None:
+def _retry_held(ctx: TaskContext, writer: OrderWriter, link: RunConnection, *, done: set[str]) -> None:
     """Held orders whose retry date has come, re-read by id: imported, held again, or dropped if cancelled."""
     t, code = ctx.app.state.t, ctx.platform.code
     with ctx.app.engine.connect() as conn:
@@ -193,7 +233,7 @@ def _retry_held(ctx: TaskContext, writer: OrderWriter, *, done: set[str]) -> Non
             ctx.check_stop()
             found.add(order.order_id)
             if order.state in ctx.platform.orders.import_states:
-                _process(ctx, writer, order, due=True)
+                _process(ctx, writer, order, link, due=True)
             elif order.state not in DEAD_LINE_STATES:
                 _hold(ctx, order, "not_importable_state", f"Mirakl state is {order.state}")
             elif not ctx.dry_run:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert
 from sqlalchemy.engine import Connection
 
 from bridge.domain.order_draft import DraftAddress
@@ -18,7 +17,7 @@ from bridge.domain.order_text import (
     clean_phone,
     clean_postcode,
 )
-from bridge.shop.rows import column_length, complete, fit, new_id, storable
+from bridge.shop.rows import column_length, complete, fit, insert_row, storable
 from bridge.shop.schema import ShopTables
 
 
@@ -61,4 +60,4 @@ def address_row(t: ShopTables, placed: PlacedAddress, *, id_customer: int, alias
 
 
 def insert_address(conn: Connection, t: ShopTables, row: dict[str, object]) -> int:
-    return new_id(conn.execute(insert(t.address), row))
+    return insert_row(conn, t.address, row)

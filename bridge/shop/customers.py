@@ -11,13 +11,14 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, insert, select, update
+from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from bridge.domain.order_text import clean_name
 from bridge.shop.context import ShopContext
-from bridge.shop.rows import cached, column_length, complete, fit, new_id, storable
+from bridge.shop.rows import cached, column_length, complete, fit, insert_row, storable
 from bridge.shop.schema import ShopTables
 
 
@@ -28,22 +29,36 @@ class KnownCustomer:
     mapped: bool  # a mapping row exists (possibly pointing to a deleted customer)
 
 
+def customer_columns(t: ShopTables, mapping: Table) -> list[Any]:
+    """Scalar subqueries (parameters ``b_platform``, ``b_cid``) giving the mapping of a Mirakl customer:
+    ``map_id`` (the mapping row's id_customer), ``cust_id``, ``cust_key``, ``cust_deleted`` (the live
+    customer row, NULL when it is gone). Selected with other per-order reads in one round trip."""
+    c = t.customer
+    joined = mapping.outerjoin(c, c.c.id_customer == mapping.c.id_customer)
+    where = (mapping.c.platform == bindparam("b_platform"), mapping.c.mirakl_customer_id == bindparam("b_cid"))
+    return [select(col).select_from(joined).where(*where).scalar_subquery().label(name) for name, col in
+            (("map_id", mapping.c.id_customer), ("cust_id", c.c.id_customer), ("cust_key", c.c.secure_key),
+             ("cust_deleted", c.c.deleted))]
+
+
+def known_customer(row: Any, mirakl_customer_id: str) -> KnownCustomer | None:
+    """The live customer mapped to this Mirakl customer, or a marker that the mapping is stale (from a
+    row holding the :func:`customer_columns`)."""
+    if not mirakl_customer_id or row.map_id is None:
+        return None
+    if row.cust_id is None or row.cust_deleted:
+        return KnownCustomer(0, "", mapped=True)
+    return KnownCustomer(int(row.cust_id), str(row.cust_key), mapped=True)
+
+
 def find_customer(conn: Connection, t: ShopTables, mapping: Table, *, platform: str,
                   mirakl_customer_id: str) -> KnownCustomer | None:
     """The live customer mapped to this Mirakl customer, or a marker that the mapping is stale."""
     if not mirakl_customer_id:
         return None
-    c = t.customer
-    q = cached(mapping, ("find_customer", c.name), lambda: (
-        select(mapping.c.id_customer, c.c.id_customer, c.c.secure_key, c.c.deleted)
-        .select_from(mapping.outerjoin(c, c.c.id_customer == mapping.c.id_customer))
-        .where(mapping.c.platform == bindparam("b_platform"), mapping.c.mirakl_customer_id == bindparam("b_id"))))
-    row = conn.execute(q, {"b_platform": platform, "b_id": mirakl_customer_id}).first()
-    if row is None:
-        return None
-    if row[1] is None or row[3]:
-        return KnownCustomer(0, "", mapped=True)
-    return KnownCustomer(int(row[1]), str(row[2]), mapped=True)
+    q = cached(mapping, ("find_customer", t.customer.name), lambda: select(*customer_columns(t, mapping)))
+    return known_customer(conn.execute(q, {"b_platform": platform, "b_cid": mirakl_customer_id}).one(),
+                          mirakl_customer_id)
 
 
 def _unusable_password(t: ShopTables) -> str:
@@ -81,8 +96,8 @@ def create_customer(conn: Connection, t: ShopTables, ctx: ShopContext, *, firstn
     if t.has_column("customer", "reset_password_validity"):
         row["reset_password_token"] = None
         row["reset_password_validity"] = None
-    id_customer = new_id(conn.execute(insert(c), complete(c, row)))
-    conn.execute(insert(t.customer_group), {"id_customer": id_customer, "id_group": group})
+    id_customer = insert_row(conn, c, complete(c, row))
+    insert_row(conn, t.customer_group, {"id_customer": id_customer, "id_group": group})
     return id_customer, secure_key
 
 
@@ -95,5 +110,5 @@ def remember_customer(conn: Connection, mapping: Table, *, platform: str, mirakl
                                                 mapping.c.mirakl_customer_id == mirakl_customer_id))
                      .values(id_customer=id_customer))
         return
-    conn.execute(insert(mapping), {"platform": platform, "mirakl_customer_id": mirakl_customer_id,
-                                   "id_customer": id_customer, "created_at": now_utc.astimezone(UTC)})
+    insert_row(conn, mapping, {"platform": platform, "mirakl_customer_id": mirakl_customer_id,
+                               "id_customer": id_customer, "created_at": now_utc.astimezone(UTC)})

@@ -3,7 +3,8 @@
 The invoice copies the order's totals; its number is ``PS_INVOICE_START_NUMBER`` when set (the key is
 then cleared, as PrestaShop does) or ``MAX(number) + 1`` (per year with ``PS_INVOICE_RESET``), and only
 when ``PS_INVOICE`` is on (otherwise 0). Like PrestaShop, the number is not locked: the import job
-holds the shop-wide import lock, so two bridge processes never number concurrently.
+holds the shop-wide import lock, so two bridge processes never number concurrently. The order writer
+keeps the greatest number across its orders and reads only the invoices added since (:class:`InvoiceNumbers`).
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from bridge.domain.order_draft import DraftTax, OrderDraft
 from bridge.shop.context import ShopContext
-from bridge.shop.rows import cached, complete, new_id
+from bridge.shop.rows import cached, complete, insert_row, insert_rows
 from bridge.shop.schema import ShopTables
 
 START_KEY = "PS_INVOICE_START_NUMBER"
@@ -73,18 +74,40 @@ def reference_and_number(conn: Connection, t: ShopTables, ctx: ShopContext, *, r
 
     The invoice number is only consumed (start number cleared) when the reference is free.
     """
-    numbering = with_invoice and ctx.config_bool("PS_INVOICE")
+    numbering = numbering_on(ctx, with_invoice)
     key = ("reference_and_number", numbering, ctx.config_bool("PS_INVOICE_RESET"), ctx.id_shop, ctx.id_shop_group)
-    q = cached(t.orders, key, lambda: _reference_and_number_query(t, ctx, numbering))
-    params = {"b_ref": reference, "b_year_start": datetime(now_local.year, 1, 1)}
-    row = conn.execute(q, params).one()
+    q = cached(t.orders, key, lambda: select(*reference_and_number_columns(t, ctx, numbering)))
+    row = conn.execute(q, reference_params(reference, now_local)).one()
+    return taken_and_number(conn, t, ctx, row, numbering)
+
+
+def numbering_on(ctx: ShopContext, with_invoice: bool) -> bool:
+    return with_invoice and ctx.config_bool("PS_INVOICE")
+
+
+def reference_params(reference: str, now_local: datetime) -> dict[str, Any]:
+    return {"b_ref": reference, "b_year_start": datetime(now_local.year, 1, 1)}
+
+
+def taken_and_number(conn: Connection, t: ShopTables, ctx: ShopContext, row: Any, numbering: bool,
+                     max_number: Any = None) -> tuple[bool, int]:
+    """From a row holding :func:`reference_and_number_columns`: is the reference taken, and the invoice
+    number (0 when none); the number is only consumed (start number cleared) when the reference is free.
+    ``max_number``: the greatest invoice number when the caller knows it better than ``row.max_number``."""
     if row.taken or not numbering:
         return bool(row.taken), 0
     raw = next((str(v).strip() for v in (row.start0, row.start1, row.start2) if v is not None), "")
-    return False, _use_start(conn, t, ctx, int(raw) if raw.isdigit() else 0, row.max_number)
+    return False, _use_start(conn, t, ctx, int(raw) if raw.isdigit() else 0,
+                             row.max_number if max_number is None else max_number)
 
 
-def _reference_and_number_query(t: ShopTables, ctx: ShopContext, numbering: bool) -> Any:
+def reference_and_number_columns(t: ShopTables, ctx: ShopContext, numbering: bool, *,
+                                 since_id: bool = False) -> list[Any]:
+    """Scalar subqueries (parameters ``b_ref``, ``b_year_start``): ``taken``, and with ``numbering``
+    ``max_number`` and the start number at each configuration level (``start0``..``start2``).
+
+    ``since_id``: ``max_number`` only over the invoices whose id is above ``b_after_id``, plus ``max_id``
+    (the greatest invoice id): see :class:`InvoiceNumbers`."""
     o, cfg, oi = t.orders, t.configuration, t.order_invoice
     cols: list[Any] = [select(func.count()).select_from(o).where(o.c.reference == bindparam("b_ref"))
                        .scalar_subquery().label("taken")]
@@ -96,10 +119,44 @@ def _reference_and_number_query(t: ShopTables, ctx: ShopContext, numbering: bool
         max_q = select(func.max(oi.c.number))
         if ctx.config_bool("PS_INVOICE_RESET"):
             max_q = max_q.where(oi.c.date_add >= bindparam("b_year_start"))
+        if since_id:
+            max_q = max_q.where(oi.c.id_order_invoice > bindparam("b_after_id"))
+            cols.append(select(func.max(oi.c.id_order_invoice)).scalar_subquery().label("max_id"))
         cols.append(max_q.scalar_subquery().label("max_number"))
         cols += [select(cfg.c.value).where(cfg.c.name == START_KEY, level).limit(1).scalar_subquery()
                  .label(f"start{k}") for k, level in enumerate(levels)]
-    return select(*cols)
+    return cols
+
+
+class InvoiceNumbers:
+    """The greatest invoice number, kept across the orders of one writer instead of ``MAX(number)`` over
+    every invoice of the shop for each order (``order_invoice.number`` has no index: that read grew with
+    the shop's invoices, ~0.15 ms per 1,000 here).
+
+    Each read takes ``MAX(number)`` of the invoices above the last id seen (minus ``RESCAN`` ids, so that
+    an invoice of another writer committed a little late is still counted) and the greatest id; the
+    number used is the greater of that and the greatest number seen before. Only committed invoices are
+    seen (the read precedes the order's own invoice), so an order rolled back leaves nothing behind. A
+    writer's first read (``after`` 0) is the full ``MAX(number)`` as before. Kept per year start (the
+    ``PS_INVOICE_RESET`` numbering counts from January 1).
+    """
+
+    RESCAN = 100
+
+    def __init__(self) -> None:
+        self._seen: dict[datetime, tuple[int, int | None]] = {}  # year start -> (greatest id, greatest number)
+
+    def after_id(self, year_start: datetime) -> int:
+        seen = self._seen.get(year_start)
+        return max(0, seen[0] - self.RESCAN) if seen else 0
+
+    def greatest(self, year_start: datetime, row: Any) -> int | None:
+        """The greatest number now, from a row with ``max_id`` / ``max_number`` (read with ``after_id``)."""
+        _id, before = self._seen.get(year_start, (0, None))
+        found = row.max_number
+        best = found if before is None else (before if found is None else max(before, int(found)))
+        self._seen[year_start] = (int(row.max_id or 0), best)
+        return best
 
 
 def shop_address(ctx: ShopContext) -> str:
@@ -158,15 +215,15 @@ def insert_invoice(conn: Connection, t: ShopTables, ctx: ShopContext, totals: In
         "total_wrapping_tax_incl": totals.total_wrapping_tax_incl, "shop_address": shop_address(ctx),
         "note": "", "date_add": now_local,
     }
-    id_invoice = new_id(conn.execute(insert(oi), complete(oi, row)))
+    id_invoice = insert_row(conn, oi, complete(oi, row))
     taxes = [{"id_order_invoice": id_invoice, "type": "shipping", "id_tax": tax.id_tax,
               "amount": tax.total_amount} for tax in totals.shipping_taxes if tax.total_amount != Decimal(0)]
     if taxes and t.has_table("order_invoice_tax"):
-        conn.execute(insert(t.order_invoice_tax), taxes)
+        insert_rows(conn, t.order_invoice_tax, taxes)
     return id_invoice
 
 
 def link_payment(conn: Connection, t: ShopTables, *, id_order_invoice: int, id_order_payment: int,
                  id_order: int) -> None:
-    conn.execute(insert(t.order_invoice_payment), {"id_order_invoice": id_order_invoice,
-                                                   "id_order_payment": id_order_payment, "id_order": id_order})
+    insert_row(conn, t.order_invoice_payment, {"id_order_invoice": id_order_invoice,
+                                               "id_order_payment": id_order_payment, "id_order": id_order})

@@ -16,13 +16,22 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, case, insert, select, update
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import Connection
 
 from bridge.domain.order_draft import DraftLine, OrderDraft
 from bridge.shop.context import ShopContext
-from bridge.shop.rows import ZERO_DATETIME, blank_to_null, complete, fit, new_id
+from bridge.shop.rows import (
+    ZERO_DATETIME,
+    blank_to_null,
+    complete,
+    execute,
+    fit,
+    insert_returning_ids,
+    insert_row,
+    insert_rows,
+)
 from bridge.shop.schema import ShopTables
 
 Key = tuple[int, int]
@@ -52,9 +61,9 @@ def insert_cart(conn: Connection, t: ShopTables, ctx: ShopContext, *, ids: Order
         "gift_message": "", "mobile_theme": 0, "allow_seperated_package": 0, "date_add": now_local,
         "date_upd": now_local, "checkout_session_data": None,
     }
-    id_cart = new_id(conn.execute(insert(cart), complete(cart, row)))
+    id_cart = insert_row(conn, cart, complete(cart, row))
     cp = t.cart_product
-    conn.execute(insert(cp), [complete(cp, {
+    insert_rows(conn, cp, [complete(cp, {
         "id_cart": id_cart, "id_product": line.id_product, "id_address_delivery": ids.id_address_delivery,
         "id_shop": ctx.id_shop, "id_product_attribute": line.id_product_attribute, "id_customization": 0,
         "quantity": line.quantity, "date_add": now_local,
@@ -106,7 +115,7 @@ def insert_order(conn: Connection, t: ShopTables, ctx: ShopContext, *, ids: Orde
         "invoice_date": invoice_date or ZERO_DATETIME, "delivery_date": ZERO_DATETIME,
         "valid": 1 if valid else 0, "date_add": now_local, "date_upd": now_local,
     }
-    return new_id(conn.execute(insert(o), complete(o, row)))
+    return insert_row(conn, o, complete(o, row))
 
 
 def _detail_row(t: ShopTables, ctx: ShopContext, line: DraftLine, *, id_order: int, id_order_invoice: int,
@@ -146,11 +155,10 @@ def insert_details(conn: Connection, t: ShopTables, ctx: ShopContext, draft: Ord
     od = t.order_detail
     rows = [_detail_row(t, ctx, line, id_order=id_order, id_order_invoice=id_order_invoice,
                         in_stock=in_stock.get(line.key, 0), warnings=warnings) for line in draft.lines]
-    if getattr(conn.dialect, "insert_executemany_returning_sort_by_parameter_order", False):
-        stmt = insert(od).returning(od.c.id_order_detail, sort_by_parameter_order=True)
-        ids = [int(r[0]) for r in conn.execute(stmt, rows)]  # MariaDB 10.5+/SQLite: one round trip
+    ids = insert_returning_ids(conn, od, rows)  # MariaDB 10.5+/SQLite: one round trip
+    if ids is not None:
         return {line.key: i for line, i in zip(draft.lines, ids, strict=True)}
-    conn.execute(insert(od), rows)
+    insert_rows(conn, od, rows)
     q = select(od.c.id_order_detail, od.c.product_id, od.c.product_attribute_id).where(od.c.id_order == id_order)
     return {(int(r[1]), int(r[2])): int(r[0]) for r in conn.execute(q)}
 
@@ -158,8 +166,7 @@ def insert_details(conn: Connection, t: ShopTables, ctx: ShopContext, draft: Ord
 def insert_detail_taxes(conn: Connection, t: ShopTables, draft: OrderDraft, detail_ids: dict[Key, int]) -> None:
     rows = [{"id_order_detail": detail_ids[line.key], "id_tax": tax.id_tax, "unit_amount": tax.unit_amount,
              "total_amount": tax.total_amount} for line in draft.lines for tax in line.taxes]
-    if rows:
-        conn.execute(insert(t.order_detail_tax), rows)
+    insert_rows(conn, t.order_detail_tax, rows)
 
 
 def insert_carrier(conn: Connection, t: ShopTables, draft: OrderDraft, *, id_order: int, id_carrier: int,
@@ -168,7 +175,7 @@ def insert_carrier(conn: Connection, t: ShopTables, draft: OrderDraft, *, id_ord
     row = {"id_order": id_order, "id_carrier": id_carrier, "id_order_invoice": id_order_invoice or 0,
            "weight": draft.total_weight, "shipping_cost_tax_excl": draft.shipping_te,
            "shipping_cost_tax_incl": draft.shipping_ti, "tracking_number": "", "date_add": now_local}
-    return new_id(conn.execute(insert(oc), complete(oc, row)))
+    return insert_row(conn, oc, complete(oc, row))
 
 
 def insert_payment(conn: Connection, t: ShopTables, *, reference: str, id_currency: int, amount: Decimal,
@@ -181,19 +188,19 @@ def insert_payment(conn: Connection, t: ShopTables, *, reference: str, id_curren
            "transaction_id": fit(op, "transaction_id", transaction_id, warnings, "transaction_id"),
            "card_number": None, "card_brand": None, "card_expiration": None, "card_holder": None,
            "date_add": now_local, "id_employee": None}
-    return new_id(conn.execute(insert(op), complete(op, row)))
+    return insert_row(conn, op, complete(op, row))
 
 
 def insert_history(conn: Connection, t: ShopTables, *, id_order: int, states: Sequence[int],
                    now_local: datetime) -> None:
-    conn.execute(insert(t.order_history), [
+    insert_rows(conn, t.order_history, [
         {"id_employee": 0, "id_order": id_order, "id_order_state": s, "date_add": now_local} for s in states])
 
 
 def insert_message(conn: Connection, t: ShopTables, *, id_cart: int, id_customer: int, id_order: int,
                    text: str, now_local: datetime) -> None:
     m = t.message
-    conn.execute(insert(m), complete(m, {
+    insert_row(conn, m, complete(m, {
         "id_cart": id_cart, "id_customer": id_customer, "id_employee": 0, "id_order": id_order,
         "message": text, "private": 1, "date_add": now_local}))
 
@@ -218,13 +225,19 @@ def add_product_sales(conn: Connection, t: ShopTables, quantities: dict[int, int
         upsert: Any = ins.on_conflict_do_update(index_elements=[ps.c.id_product], set_={
             "quantity": ps.c.quantity + ins.excluded.quantity, "sale_nbr": ps.c.sale_nbr + ins.excluded.sale_nbr,
             "date_upd": ins.excluded.date_upd})
-    else:
-        mins = mysql.insert(ps)
-        # no bound parameter after VALUES: pymysql's multi-row rewrite would choke on it
-        upsert = mins.on_duplicate_key_update(quantity=ps.c.quantity + mins.inserted.quantity,
+        conn.execute(upsert, values)
+        return
+    cols, n = ("id_product", "quantity", "sale_nbr", "date_upd"), len(values)
+
+    def build() -> Any:  # one multi-row VALUES; the update part refers to the inserted values only
+        mins = mysql.insert(ps).values([{c: bindparam(f"r{i}_{j}", type_=ps.c[c].type) for j, c in enumerate(cols)}
+                                        for i in range(n)])
+        return mins.on_duplicate_key_update(quantity=ps.c.quantity + mins.inserted.quantity,
                                             sale_nbr=ps.c.sale_nbr + mins.inserted.sale_nbr,
                                             date_upd=mins.inserted.date_upd)
-    conn.execute(upsert, values)
+
+    execute(conn, ps, ("add_product_sales", n), build,
+            {f"r{i}_{j}": row[c] for i, row in enumerate(values) for j, c in enumerate(cols)})
 
 
 def set_invoice_on_rows(conn: Connection, t: ShopTables, *, id_order: int, id_order_invoice: int) -> None:

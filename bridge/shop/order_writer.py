@@ -14,9 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import structlog
-from sqlalchemy import insert
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from bridge.config import PlatformConfig
@@ -26,10 +27,16 @@ from bridge.errors import SkippableError
 from bridge.shop import invoice as inv
 from bridge.shop import order_rows as rows
 from bridge.shop.addresses import PlacedAddress, address_row, insert_address
-from bridge.shop.customers import KnownCustomer, create_customer, find_customer, remember_customer
+from bridge.shop.customers import (
+    KnownCustomer,
+    create_customer,
+    customer_columns,
+    known_customer,
+    remember_customer,
+)
 from bridge.shop.order_prepare import Preparer
 from bridge.shop.order_reads import StateFlags
-from bridge.shop.rows import local_naive
+from bridge.shop.rows import execute, insert_returning_ids, local_naive
 from bridge.shop.shop import Shop
 from bridge.shop.stock_writer import (
     StockRow,
@@ -60,7 +67,6 @@ class PreparedOrder:
     out_of_stock_state: StateFlags | None
     stock: dict[Key, StockRow]
     shortages: list[tuple[str, int, int]]
-    customer: KnownCustomer | None
     guest: bool
     payment_label: str
     payment_module: str
@@ -83,6 +89,7 @@ class OrderWriter:
         self.shop = shop
         self._preparer = Preparer(shop)
         self._mapping = bridge_tables(shop.prefix).customer
+        self._invoices = inv.InvoiceNumbers()
 
     def warm(self, conn: Connection, orders: Iterable[MiraklOrder], platform: PlatformConfig) -> None:
         """Read the SKUs and product rows of a run's orders in set-based queries before preparing them."""
@@ -94,9 +101,7 @@ class OrderWriter:
             p = self._preparer.prepare(conn, order, platform)
         except DraftError as exc:
             raise SkippableError(ref, str(exc), code=exc.code) from None
-        customer = find_customer(conn, self.shop.tables, self._mapping, platform=platform.code,
-                                 mirakl_customer_id=order.customer.customer_id)
-        return PreparedOrder(customer=customer, **p)
+        return PreparedOrder(**p)
 
     def write(self, conn: Connection, prepared: PreparedOrder, *, flag_out_of_stock: bool,
               now: datetime) -> WrittenOrder:
@@ -104,24 +109,19 @@ class OrderWriter:
         p, d = prepared, prepared.draft
         warnings = list(p.warnings)
         now_local = local_naive(now, ctx.timezone)
-        id_customer, secure_key = self._customer(conn, p, now, now_local, warnings)
-        id_delivery, id_invoice_addr = self._addresses(conn, p, id_customer, now_local, warnings)
-        ids = rows.OrderIds(id_customer, secure_key, id_delivery, id_invoice_addr, 0, p.id_currency,
-                            p.id_carrier, p.id_lang)
-        ids = rows.OrderIds(**{**ids.__dict__, "id_cart": rows.insert_cart(conn, t, ctx, ids=ids, draft=d,
-                                                                           now_local=now_local)})
         states = [p.state]
         if p.shortages and flag_out_of_stock and p.out_of_stock_state is not None:
             states.append(p.out_of_stock_state)
         final = states[-1]
         with_invoice = any(s.invoice for s in states)
         paid = p.state.logable
-        while True:
-            reference = rows.random_reference()
-            taken, number = inv.reference_and_number(conn, t, ctx, reference=reference, with_invoice=with_invoice,
-                                                     now_local=now_local)
-            if not taken:
-                break
+        reference, number, customer = self._first_read(conn, p, with_invoice=with_invoice, now_local=now_local)
+        id_customer, secure_key = self._customer(conn, p, customer, now, now_local, warnings)
+        id_delivery, id_invoice_addr = self._addresses(conn, p, id_customer, now_local, warnings)
+        ids = rows.OrderIds(id_customer, secure_key, id_delivery, id_invoice_addr, 0, p.id_currency,
+                            p.id_carrier, p.id_lang)
+        ids = rows.OrderIds(**{**ids.__dict__, "id_cart": rows.insert_cart(conn, t, ctx, ids=ids, draft=d,
+                                                                           now_local=now_local)})
         id_order = rows.insert_order(
             conn, t, ctx, ids=ids, draft=d, reference=reference, payment=p.payment_label, module=p.payment_module,
             conversion_rate=p.conversion_rate, state=final.id_order_state, valid=final.logable,
@@ -159,16 +159,39 @@ class OrderWriter:
 
     # --- steps -----------------------------------------------------------------------------------
 
-    def _customer(self, conn: Connection, p: PreparedOrder, now: datetime, now_local: datetime,
-                  warnings: list[str]) -> tuple[int, str]:
-        if p.customer is not None and p.customer.id_customer:
-            return p.customer.id_customer, p.customer.secure_key
+    def _first_read(self, conn: Connection, p: PreparedOrder, *, with_invoice: bool,
+                    now_local: datetime) -> tuple[str, int, KnownCustomer | None]:
+        """One round trip: a free order reference, the invoice number (0 when none) and the mapped customer."""
+        t, ctx = self.shop.tables, self.shop.context
+        numbering = inv.numbering_on(ctx, with_invoice)
+        key = ("order_first_read", numbering, ctx.config_bool("PS_INVOICE_RESET"), ctx.id_shop, ctx.id_shop_group,
+               self._mapping.name)
+        def build() -> Any:
+            return select(*inv.reference_and_number_columns(t, ctx, numbering, since_id=True),
+                          *customer_columns(t, self._mapping))
+
+        cid = p.order.customer.customer_id
+        while True:
+            reference = rows.random_reference()
+            params = inv.reference_params(reference, now_local)
+            year = params["b_year_start"]
+            row = execute(conn, t.orders, key, build, {**params, "b_after_id": self._invoices.after_id(year),
+                                                      "b_platform": p.platform, "b_cid": cid}).one()
+            greatest = self._invoices.greatest(year, row) if numbering else None
+            taken, number = inv.taken_and_number(conn, t, ctx, row, numbering, greatest)
+            if not taken:
+                return reference, number, known_customer(row, cid)
+
+    def _customer(self, conn: Connection, p: PreparedOrder, customer: KnownCustomer | None, now: datetime,
+                  now_local: datetime, warnings: list[str]) -> tuple[int, str]:
+        if customer is not None and customer.id_customer:
+            return customer.id_customer, customer.secure_key
         d = p.draft
         id_customer, key = create_customer(conn, self.shop.tables, self.shop.context, firstname=d.firstname,
                                            lastname=d.lastname, email=d.email, guest=p.guest,
                                            now_local=now_local, warnings=warnings)
         remember_customer(conn, self._mapping, platform=p.platform, mirakl_customer_id=d.customer_id,
-                          id_customer=id_customer, stale=p.customer is not None, now_utc=now)
+                          id_customer=id_customer, stale=customer is not None, now_utc=now)
         return id_customer, key
 
     def _addresses(self, conn: Connection, p: PreparedOrder, id_customer: int, now_local: datetime,
@@ -181,12 +204,11 @@ class OrderWriter:
             return id_delivery, id_delivery
         invoice = address_row(t, p.invoice, id_customer=id_customer, alias=f"Invoice {oid}",
                               now_local=now_local, warnings=warnings, label="invoice")
-        if delivery.keys() == invoice.keys() and getattr(
-                conn.dialect, "insert_executemany_returning_sort_by_parameter_order", False):
+        if delivery.keys() == invoice.keys():
             # MariaDB 10.5+/SQLite: both rows and their ids in one round trip, in this order
-            stmt = insert(t.address).returning(t.address.c.id_address, sort_by_parameter_order=True)
-            id_delivery, id_invoice = (int(r[0]) for r in conn.execute(stmt, [delivery, invoice]))
-            return id_delivery, id_invoice
+            ids = insert_returning_ids(conn, t.address, [delivery, invoice])
+            if ids is not None:
+                return ids[0], ids[1]
         return insert_address(conn, t, delivery), insert_address(conn, t, invoice)
 
     def _stock(self, conn: Connection, p: PreparedOrder, id_order: int, now_local: datetime,

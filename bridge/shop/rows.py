@@ -18,8 +18,10 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Table
+from sqlalchemy import Table, bindparam, insert
 from sqlalchemy.types import Date, DateTime, Integer, Numeric, String
+
+from bridge.shop.schema import ShopDateTime
 
 ZERO_DATETIME = "0000-00-00 00:00:00"
 ZERO_DATE = "0000-00-00"
@@ -127,3 +129,117 @@ def new_id(result: Any) -> int:
 
 def blank_to_null(value: str | None) -> str | None:
     return value if value else None
+
+
+# --- statements compiled once, executed through the driver -------------------------------------------
+#
+# An order writes ~20 small statements. Through Core each execution builds the statement, its cache
+# key, an execution context with parameter processing, and (for several rows) the insertmanyvalues
+# batches: about as much Python as the round trip itself. On MariaDB/MySQL the SQL text below is
+# compiled once by SQLAlchemy (bound parameters, reflected identifiers) and executed with
+# ``exec_driver_sql`` -- still through the Connection, so its transaction, events and error handling
+# apply. It is used only when no parameter of the statement needs a type processor (PyMySQL takes
+# the values as they are: int, str, Decimal, datetime); otherwise, and on SQLite (Decimal needs the
+# column type's processor), the Core statement runs as before.
+
+
+def _compiled(conn: Any, table: Table, key: tuple[Any, ...], build: Callable[[], Any]) -> tuple[str, Any] | None:
+    """``(sql, parameters)`` of the statement ``build()`` for this dialect -- ``parameters(values)`` gives
+    what the driver takes, constants of the statement included -- or None when it must go through Core."""
+    if conn.dialect.name != "mysql":
+        return None
+    store = table.info.setdefault("bridge_driver_sql", {})
+    full = (conn.dialect.name, *key)
+    if full not in store:
+        compiled = build().compile(dialect=conn.dialect)
+        binds = compiled.binds
+        plain = not compiled.escaped_bind_names and all(
+            not b.expanding and not b.literal_execute and b.callable is None and passes_through(b.type, conn.dialect)
+            for b in binds.values())
+        constants = {name: b.value for name, b in binds.items() if not b.required}
+        order = tuple(compiled.positiontup or ()) if compiled.positional else None
+
+        def parameters(values: dict[str, Any]) -> Any:
+            merged = {**constants, **values} if constants else values
+            return tuple(merged[name] for name in order) if order is not None else merged
+
+        store[full] = (compiled.string, parameters) if plain else None
+    return store[full]  # type: ignore[no-any-return]
+
+
+def execute(conn: Any, table: Table, key: tuple[Any, ...], build: Callable[[], Any], params: dict[str, Any]) -> Any:
+    """Run the statement ``build()`` (cached under ``table`` and ``key``) with ``params``: through the driver
+    when it can (see above), else through Core. The result's rows are not type-processed on the driver path."""
+    fast = _compiled(conn, table, key, build)
+    if fast is not None:
+        return conn.exec_driver_sql(fast[0], fast[1](params))
+    return conn.execute(cached(table, key, build), params)
+
+
+def passes_through(type_: Any, dialect: Any) -> bool:
+    """Does a value of this type reach the driver unchanged? True without a bind processor, and for the
+    shop's date types on MariaDB/MySQL (``ShopDateTime.process_bind_param`` converts for SQLite only)."""
+    if type_._cached_bind_processor(dialect) is None:
+        return True
+    return (isinstance(type_, ShopDateTime) and dialect.name != "sqlite"
+            and type(type_).process_bind_param is ShopDateTime.process_bind_param
+            and type_.load_dialect_impl(dialect)._cached_bind_processor(dialect) is None)
+
+
+def _values_statement(table: Table, cols: tuple[str, ...], n: int) -> Any:
+    values = [{c: bindparam(f"r{i}_{j}", type_=table.c[c].type) for j, c in enumerate(cols)} for i in range(n)]
+    return insert(table).values(values[0] if n == 1 else values)
+
+
+def _flat(rows: list[dict[str, Any]], cols: tuple[str, ...]) -> dict[str, Any]:
+    return {f"r{i}_{j}": row[c] for i, row in enumerate(rows) for j, c in enumerate(cols)}
+
+
+def _same_columns(rows: list[dict[str, Any]]) -> tuple[str, ...] | None:
+    cols = tuple(rows[0])
+    return cols if all(len(r) == len(cols) and all(c in r for c in cols) for r in rows) else None
+
+
+def insert_row(conn: Any, table: Table, row: dict[str, Any]) -> int:
+    """Insert one row; its auto-increment id (0 when the table has none)."""
+    cols = tuple(row)
+    fast = _compiled(conn, table, ("insert", cols, 1), lambda: _values_statement(table, cols, 1))
+    if fast is not None:
+        return int(conn.exec_driver_sql(fast[0], fast[1](_flat([row], cols))).lastrowid or 0)
+    result = conn.execute(cached(table, ("insert",), lambda: insert(table)), row)
+    pk = result.inserted_primary_key if table.autoincrement_column is not None else None
+    return int(pk[0]) if pk and pk[0] is not None else 0
+
+
+def insert_rows(conn: Any, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows in one statement (one multi-row VALUES)."""
+    if not rows:
+        return
+    cols = _same_columns(rows)
+    fast = _compiled(conn, table, ("insert", cols, len(rows)),
+                     lambda: _values_statement(table, cols, len(rows))) if cols else None
+    if fast is not None:
+        conn.exec_driver_sql(fast[0], fast[1](_flat(rows, cols)))  # type: ignore[arg-type]
+        return
+    conn.execute(cached(table, ("insert",), lambda: insert(table)), rows)
+
+
+def insert_returning_ids(conn: Any, table: Table, rows: list[dict[str, Any]]) -> list[int] | None:
+    """Insert rows in one round trip and return their auto-increment ids in the rows' order, or None
+    (nothing written) when the server cannot (``INSERT … RETURNING``: MariaDB 10.5+, SQLite)."""
+    if not getattr(conn.dialect, "insert_executemany_returning_sort_by_parameter_order", False):
+        return None
+    pk = table.autoincrement_column
+    if pk is None:
+        raise ValueError(f"{table.name} has no auto-increment column")
+    cols = _same_columns(rows)
+    fast = _compiled(conn, table, ("insert_returning", cols, len(rows)),
+                     lambda: _values_statement(table, cols, len(rows)).returning(pk)) if cols else None
+    if fast is not None:
+        # one multi-row VALUES: MariaDB returns the rows in VALUES order (what SQLAlchemy's
+        # sort_by_parameter_order relies on for this dialect)
+        result = conn.exec_driver_sql(fast[0], fast[1](_flat(rows, cols)))  # type: ignore[arg-type]
+    else:
+        stmt = cached(table, ("insert_returning",), lambda: insert(table).returning(pk, sort_by_parameter_order=True))
+        result = conn.execute(stmt, rows)
+    return sorted(int(r[0]) for r in result)  # ids are given in VALUES order (what SQLAlchemy sorts on too)

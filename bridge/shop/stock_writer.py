@@ -23,7 +23,7 @@ from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from bridge.shop.context import ShopContext
-from bridge.shop.rows import cached, complete
+from bridge.shop.rows import cached, complete, execute, insert_rows
 from bridge.shop.schema import ShopTables
 
 Key = tuple[int, int]
@@ -58,13 +58,13 @@ def lock_stock(conn: Connection, t: ShopTables, ctx: ShopContext, product_ids: I
     def build() -> Any:
         q = (select(sa.c.id_stock_available, sa.c.id_product, sa.c.id_product_attribute, sa.c.quantity,
                     sa.c.depends_on_stock, sa.c.out_of_stock)
-             .where(filt.clause(sa), sa.c.id_product.in_(bindparam("b_ids", expanding=True)))
+             .where(filt.clause(sa), sa.c.id_product.in_([bindparam(f"b_p{i}") for i in range(len(ids))]))
              .order_by(sa.c.id_stock_available))
         return q.with_for_update() if lock else q
 
-    q = cached(sa, ("lock_stock", filt, lock), build)
+    found = execute(conn, sa, ("lock_stock", filt, lock, len(ids)), build, {f"b_p{i}": p for i, p in enumerate(ids)})
     return {(int(r[1]), int(r[2])): StockRow(int(r[0]), int(r[1]), int(r[2]), int(r[3]), bool(r[4]), int(r[5]))
-            for r in conn.execute(q, {"b_ids": ids})}
+            for r in found}
 
 
 def _new_quantities(deltas: Mapping[Key, int], rows: Mapping[Key, StockRow]) -> dict[Key, int]:
@@ -128,26 +128,27 @@ def update_stock(conn: Connection, t: ShopTables, ctx: ShopContext, deltas: Mapp
     by_id = sorted((rows[k].id_stock_available, q) for k, q in changed.items() if k in rows)
     params: dict[str, Any] = {f"b_id{i}": sid for i, (sid, _q) in enumerate(by_id)}
     params.update({f"b_q{i}": q for i, (_sid, q) in enumerate(by_id)})
-    params["b_ids"] = sorted(set(product_ids) | {k[0] for k in changed})
-    params["b_sids"] = [sid for sid, _q in by_id]
-    n, mysql = len(by_id), conn.dialect.name == "mysql"
-    for stmt in cached(sa, ("update_stock", filt, n, mysql, _has_reserved(t)),
-                       lambda: _stock_statements(t, ctx, n, mysql)):
-        conn.execute(stmt, params)
+    products = sorted(set(product_ids) | {k[0] for k in changed})
+    params.update({f"b_p{i}": p for i, p in enumerate(products)})
+    n, m, mysql = len(by_id), len(products), conn.dialect.name == "mysql"
+    key = ("update_stock", filt, n, m, mysql, _has_reserved(t))
+    for i, stmt in enumerate(cached(sa, key, lambda: _stock_statements(t, ctx, n, m, mysql))):
+        execute(conn, sa, (*key, i), lambda stmt=stmt: stmt, params)
 
 
-def _stock_statements(t: ShopTables, ctx: ShopContext, n: int, mysql: bool) -> list[Any]:
-    """The UPDATEs of :func:`update_stock` for ``n`` changed rows (parameters ``b_id<i>``/``b_q<i>``)."""
+def _stock_statements(t: ShopTables, ctx: ShopContext, n: int, m: int, mysql: bool) -> list[Any]:
+    """The UPDATEs of :func:`update_stock` for ``n`` changed rows (parameters ``b_id<i>``/``b_q<i>``) of
+    ``m`` products (``b_p<i>``)."""
     sa, filt = t.stock_available, ctx.stock_row_filter
     quantity: Any = sa.c.quantity
     if n:
         quantity = case(*[(sa.c.id_stock_available == bindparam(f"b_id{i}"), bindparam(f"b_q{i}"))
                           for i in range(n)], else_=sa.c.quantity)
-    set_quantity = update(sa).where(sa.c.id_stock_available.in_(bindparam("b_sids", expanding=True))) \
+    set_quantity = update(sa).where(sa.c.id_stock_available.in_([bindparam(f"b_id{i}") for i in range(n)])) \
         .values(quantity=quantity)
     if not _has_reserved(t):
         return [set_quantity] if n else []
-    where = and_(filt.clause(sa), sa.c.id_product.in_(bindparam("b_ids", expanding=True)))
+    where = and_(filt.clause(sa), sa.c.id_product.in_([bindparam(f"b_p{i}") for i in range(m)]))
     if mysql:
         # single-table UPDATE assigns left to right (the bridge's session has no SIMULTANEOUS_ASSIGNMENT):
         # physical sees the new quantity and reserved
@@ -179,8 +180,7 @@ def movements(conn: Connection, t: ShopTables, *, id_order: int, lines: Iterable
             "employee_firstname": "", "physical_quantity": qty, "date_add": now_local, "sign": sign,
             "price_te": 0, "last_wa": 0, "current_wa": 0, "referer": None,
         }))
-    if values:
-        conn.execute(insert(mvt), values)
+    insert_rows(conn, mvt, values)
     return len(values)
 
 

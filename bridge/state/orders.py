@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -446,3 +446,54 @@ def set_batch_decisions_phase(conn: Connection, t: BridgeTables, platform: str, 
     for i in range(0, len(ids), 500):
         conn.execute(update(ol).where(ol.c.platform == platform, ol.c.mirakl_order_id.in_(ids[i : i + 500]))
                      .values(phase=phase, updated_at=now))
+
+
+# --- the import task's two statements per order, built once per table --------------------------------
+# ``claim_for_import`` and ``mark_imported`` build their statement (and SQLAlchemy its cache key) on
+# every call; the import runs them for every order of a run. Same statements, same rows.
+
+
+def _import_statement(t: BridgeTables, key: str, build: Any) -> Any:
+    store = t.order.info.setdefault("bridge_import_statements", {})
+    if key not in store:
+        store[key] = build()
+    return store[key]
+
+
+def claim_new_for_import(conn: Connection, t: BridgeTables, platform: str, order_id: str, *, now: datetime,
+                         mirakl_state: str = "", mirakl_created_at: datetime | None = None) -> bool:
+    """:func:`claim_for_import` with the insert of a new row built once (the common case); a dialect
+    that needs a savepoint around it, or an existing row, takes :func:`claim_for_import`'s own path."""
+    if conn.dialect.name not in STATEMENT_ROLLBACK_DIALECTS:
+        return claim_for_import(conn, t, platform, order_id, now=now, mirakl_state=mirakl_state,
+                                mirakl_created_at=mirakl_created_at)
+    o = t.order
+    stmt = _import_statement(t, "claim", lambda: insert(o).values(
+        platform=bindparam("b_platform"), mirakl_order_id=bindparam("b_id"), status=IMPORTING,
+        mirakl_state=bindparam("b_state"), mirakl_created_at=bindparam("b_created"), attempts=0,
+        created_at=bindparam("b_now"), updated_at=bindparam("b_now")))
+    try:
+        conn.execute(stmt, {"b_platform": platform, "b_id": order_id, "b_state": mirakl_state,
+                            "b_created": mirakl_created_at, "b_now": now})  # a duplicate undoes this statement only
+        return True
+    except IntegrityError:
+        pass
+    row = get_order(conn, t, platform, order_id, for_update=True)
+    if row is None or row.status in HAS_SHOP_ORDER or row.id_order is not None:
+        return False
+    return set_status(conn, t, platform, order_id, status=IMPORTING, now=now, expected=[row.status],
+                      mirakl_state=mirakl_state or row.mirakl_state)
+
+
+def mark_imported_once(conn: Connection, t: BridgeTables, platform: str, order_id: str, *, id_order: int,
+                       reference: str, id_customer: int | None, now: datetime) -> bool:
+    """:func:`mark_imported` with its UPDATE built once: ``importing`` -> ``imported`` with the PrestaShop ids."""
+    o = t.order
+    stmt = _import_statement(t, "mark_imported", lambda: update(o).where(
+        o.c.platform == bindparam("b_platform"), o.c.mirakl_order_id == bindparam("b_id"), o.c.status == IMPORTING,
+    ).values(status=IMPORTED, updated_at=bindparam("b_now"), id_order=bindparam("b_order"),
+             reference=bindparam("b_ref"), id_customer=bindparam("b_customer"), imported_at=bindparam("b_now"),
+             error_code=None, last_error=None, next_attempt_at=None))
+    res = conn.execute(stmt, {"b_platform": platform, "b_id": order_id, "b_now": now, "b_order": id_order,
+                              "b_ref": reference[:255], "b_customer": id_customer})
+    return bool(res.rowcount == 1)

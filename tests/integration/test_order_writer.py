@@ -390,3 +390,134 @@ def test_round_per_item_rounds_the_unit_price(ps: Shop) -> None:
     # 9.99 / 1.2 = 8.325 -> 8.33 (half up) ; x3 = 24.99
     assert (detail["unit_price_tax_excl"], detail["total_price_tax_excl"]) == (D("8.33"), D("24.99"))
     assert row(ps, "orders", id_order=written.id_order)["total_products"] == D("24.99")
+
+
+# columns that differ between two imports of the same order by construction: the new rows' ids and
+# the ids pointing to them, the random reference/keys, the invoice number, texts naming the order
+_PER_ORDER = {"id_order", "id_cart", "id_customer", "id_address", "id_address_delivery", "id_address_invoice",
+              "id_order_detail", "id_order_invoice", "id_order_payment", "id_order_history", "id_order_carrier",
+              "id_message", "id_stock_mvt", "reference", "order_reference", "secure_key", "passwd", "number",
+              "invoice_number", "delivery_option", "alias", "message", "transaction_id", "email"}
+
+
+def _written_rows(ps: Shop, written: WrittenOrder) -> dict[str, list[dict[str, Any]]]:
+    o = row(ps, "orders", id_order=written.id_order)
+    details = rows(ps, "order_detail", id_order=written.id_order)
+    invoices = rows(ps, "order_invoice", id_order=written.id_order)
+    found = {
+        "orders": [o], "order_detail": details,
+        "order_detail_tax": [r for d in details for r in rows(ps, "order_detail_tax", id_order_detail=d["id_order_detail"])],
+        "order_carrier": rows(ps, "order_carrier", id_order=written.id_order),
+        "order_history": rows(ps, "order_history", id_order=written.id_order),
+        "order_invoice": invoices,
+        "order_invoice_tax": [r for i in invoices
+                              for r in rows(ps, "order_invoice_tax", id_order_invoice=i["id_order_invoice"])],
+        "order_invoice_payment": rows(ps, "order_invoice_payment", id_order=written.id_order),
+        "order_payment": rows(ps, "order_payment", order_reference=o["reference"]),
+        "message": rows(ps, "message", id_order=written.id_order),
+        "cart": rows(ps, "cart", id_cart=o["id_cart"]), "cart_product": rows(ps, "cart_product", id_cart=o["id_cart"]),
+        "address": rows(ps, "address", id_customer=written.id_customer),
+        "customer": rows(ps, "customer", id_customer=written.id_customer),
+        "customer_group": rows(ps, "customer_group", id_customer=written.id_customer),
+        "stock_mvt": rows(ps, "stock_mvt", id_order=written.id_order),
+    }
+    return {table: sorted(({k: v for k, v in r.items() if k not in _PER_ORDER} for r in found_rows), key=repr)
+            for table, found_rows in found.items()}
+
+
+def test_statements_sent_through_the_driver_write_the_same_rows_as_core(
+        shop: Any, ps: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The inserts go to the driver with SQL compiled once (MariaDB/MySQL); the Core path, still used on
+    SQLite and for types with a bind processor, writes exactly the same rows."""
+    from bridge.shop import rows as shop_rows
+
+    lines = (line("TSHIRT-S-BLUE", 2, "24.00", shipping="4.90"), line("MUG", 1, "9.90"))
+    billing = address(firstname="Paul", street_1="3 avenue Foch", zip_code="69006", city="Lyon")
+    plat = platform()
+    fast, _ = write(ps, order("DRV-1", *lines, billing_address=billing), plat)
+    monkeypatch.setattr(shop_rows, "_compiled", lambda *_a, **_k: None)
+    core, _ = write(ps, order("DRV-2", *lines, billing_address=billing), plat)
+    got_fast, got_core = _written_rows(ps, fast), _written_rows(ps, core)
+    assert got_fast == got_core
+    for table in ("orders", "order_detail", "order_detail_tax", "order_carrier", "order_history", "order_invoice",
+                  "order_payment", "order_invoice_payment", "cart", "cart_product", "customer", "customer_group"):
+        assert got_fast[table], f"no {table} row written: the comparison would prove nothing"
+    assert len(got_fast["address"]) == 2
+
+
+def test_the_import_claim_and_mark_built_once_leave_the_same_order_map_rows(ps: Shop) -> None:
+    """``claim_new_for_import`` / ``mark_imported_once`` (statements built once, used by the import task)
+    against ``claim_for_import`` / ``mark_imported``: same rows, same answers on existing rows."""
+    from bridge.state import orders as omap
+    from bridge.state.tables import bridge_tables
+
+    t = bridge_tables(ps.prefix)
+    created = NOW.replace(hour=8)
+
+    def state(order_id: str) -> dict[str, Any]:
+        with ps.engine.connect() as conn:
+            found = omap.get_order(conn, t, "testmp", order_id)
+        assert found is not None
+        return {k: v for k, v in found.__dict__.items() if k not in ("id", "mirakl_order_id")}
+
+    pairs = ((omap.claim_for_import, omap.mark_imported), (omap.claim_new_for_import, omap.mark_imported_once))
+    for (claim, mark), order_id in zip(pairs, ("MAP-OLD", "MAP-NEW"), strict=True):
+        with ps.engine.begin() as conn:
+            assert claim(conn, t, "testmp", order_id, now=NOW, mirakl_state="SHIPPING", mirakl_created_at=created)
+        claimed = state(order_id)
+        with ps.engine.begin() as conn:
+            assert mark(conn, t, "testmp", order_id, id_order=41, reference="ABCDEFGHI", id_customer=7, now=NOW)
+            assert not mark(conn, t, "testmp", order_id, id_order=41, reference="ABCDEFGHI", id_customer=7, now=NOW)
+            assert not claim(conn, t, "testmp", order_id, now=NOW)  # imported: never claimed again
+        if order_id == "MAP-OLD":
+            old = (claimed, state(order_id))
+    assert (claimed, state("MAP-NEW")) == old
+    assert old[0]["status"] == omap.IMPORTING and old[1]["status"] == omap.IMPORTED and old[1]["id_order"] == 41
+    with ps.engine.begin() as conn:  # an existing held row is claimed through the lock-and-update path
+        omap.insert_order(conn, t, "testmp", "MAP-HELD", status=omap.HELD, now=NOW)
+        assert omap.claim_new_for_import(conn, t, "testmp", "MAP-HELD", now=NOW, mirakl_state="SHIPPING")
+    assert state("MAP-HELD")["status"] == omap.IMPORTING
+
+
+@pytest.mark.parametrize("rescan", [0, 100])
+def test_a_writer_numbers_invoices_after_every_invoice_of_the_shop_not_only_its_own(
+        ps: Shop, rescan: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer reads the greatest invoice number incrementally (by invoice id) across its orders; an
+    invoice the shop makes in between, with a higher or a lower number, is still counted like a full MAX.
+    ``rescan`` 0: only the ids above the last one seen are read (the test shop has fewer than 100 ids)."""
+    from sqlalchemy import insert
+
+    from bridge.shop import invoice
+
+    monkeypatch.setattr(invoice.InvoiceNumbers, "RESCAN", rescan)
+    writer, plat = OrderWriter(ps), platform()
+
+    def import_one(order_id: str) -> int:
+        with ps.engine.begin() as conn:
+            written = writer.write(conn, writer.prepare(conn, order(order_id, line("MUG", 1, "9.90")), plat),
+                                   flag_out_of_stock=True, now=NOW)
+        return int(row(ps, "order_invoice", id_order=written.id_order)["number"])
+
+    def shop_invoice(number: int) -> None:
+        oi = ps.tables.order_invoice
+        with ps.engine.begin() as conn:
+            conn.execute(insert(oi), {"id_order": 0, "number": number, "delivery_number": 0,
+                                      "delivery_date": "0000-00-00 00:00:00", "total_discount_tax_excl": 0,
+                                      "total_discount_tax_incl": 0, "total_paid_tax_excl": 0, "total_paid_tax_incl": 0,
+                                      "total_products": 0, "total_products_wt": 0, "total_shipping_tax_excl": 0,
+                                      "total_shipping_tax_incl": 0, "shipping_tax_computation_method": 0,
+                                      "total_wrapping_tax_excl": 0, "total_wrapping_tax_incl": 0,
+                                      "shop_address": "", "note": "", "date_add": "2026-03-02 10:00:00"})
+
+    assert import_one("G1-A") == 1
+    shop_invoice(40)
+    assert import_one("G2-A") == 41
+    shop_invoice(5)
+    assert import_one("G3-A") == 42
+    with pytest.raises(RuntimeError), ps.engine.begin() as conn:  # rolled back after taking number 43
+        writer.write(conn, writer.prepare(conn, order("G4-A", line("MUG", 1, "9.90")), plat),
+                     flag_out_of_stock=True, now=NOW)
+        raise RuntimeError("rolled back")
+    assert import_one("G5-A") == 43
+    shop_invoice(60)
+    assert import_one("G6-A") == 61
