@@ -2,7 +2,8 @@
 
 Pure. One catalogue row becomes at most one :class:`OfferLine`; :class:`OfferPlanner` compares each
 line, as it streams by, with the digest of what Mirakl last accepted and says whether to send it.
-Memory: 24 bytes per stored SKU (:class:`StoredDigests`), plus a dict entry per SKU not stored yet.
+Memory: 24 bytes per stored SKU (:class:`StoredDigests`), plus 16–32 bytes per SKU not stored yet
+(:class:`NewSkus`).
 """
 
 from __future__ import annotations
@@ -289,6 +290,61 @@ class StoredDigests:
         return self._names()
 
 
+class NewSkus:
+    """``hash(sku)`` → the first line's ref, for SKUs not in the stored digests: an open-addressing table
+    (linear probing, load ≤ 1/2) in two ``array('q')`` columns, 16 bytes per slot instead of a dict
+    entry with two int objects (~100 bytes). A slot is free while its ref column is 0 (refs are
+    stored + 1). Same key semantics as :class:`StoredDigests` (64-bit, per-process ``hash``).
+    """
+
+    __slots__ = ("_keys", "_refs", "_mask", "_n")
+
+    def __init__(self, capacity: int = 1024) -> None:
+        size = 1
+        while size < capacity:
+            size *= 2
+        self._keys = array("q", [0]) * size
+        self._refs = array("q", [0]) * size
+        self._mask = size - 1
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def capacity(self) -> int:
+        return self._mask + 1
+
+    def first_or_add(self, key: int, ref: int) -> int:
+        """The ref recorded for ``key``, or -1 after recording ``ref`` for it (first time seen)."""
+        keys, refs, mask = self._keys, self._refs, self._mask
+        i = key & mask
+        while True:
+            r = refs[i]
+            if not r:
+                keys[i] = key
+                refs[i] = ref + 1
+                self._n += 1
+                if 2 * self._n > mask:
+                    self._grow()
+                return -1
+            if keys[i] == key:
+                return r - 1
+            i = (i + 1) & mask
+
+    def _grow(self) -> None:
+        old_keys, old_refs = self._keys, self._refs
+        size = 2 * len(old_keys)
+        keys, refs, mask = array("q", [0]) * size, array("q", [0]) * size, size - 1
+        for key, r in zip(old_keys, old_refs):
+            if r:
+                i = key & mask
+                while refs[i]:
+                    i = (i + 1) & mask
+                keys[i], refs[i] = key, r
+        self._keys, self._refs, self._mask = keys, refs, mask
+
+
 class OfferPlanner:
     """Streams lines against ``stored`` (what Mirakl accepted per SKU: :class:`StoredDigests`, or a
     dict sku → 16-byte digest, ``b""`` rejected, None never accepted).
@@ -296,7 +352,7 @@ class OfferPlanner:
     ``consider(line)`` answers the reason to send the line now (``new``/``changed``/``resent``) or
     None. A SKU seen twice is a duplicate: the later lines are refused here and ``finish`` lists
     every SKU involved so that the caller withdraws the first line if it already queued it. Memory:
-    the compact stored digests, plus one dict entry (two ints) per SKU not stored yet.
+    the compact stored digests, plus 16–32 bytes per SKU not stored yet (:class:`NewSkus`).
     """
 
     def __init__(self, stored: StoredDigests | dict[str, object], *, full: bool, salt: str = "") -> None:
@@ -307,7 +363,7 @@ class OfferPlanner:
         self.full = full
         self.salt = salt
         self.summary = PlanSummary()
-        self._new: dict[int, int] = {}  # hash(sku) → ref, SKUs not in ``stored``
+        self._new = NewSkus()  # hash(sku) → ref, SKUs not in ``stored``
 
     def consider(self, line: OfferLine) -> tuple[str, bytes] | None:
         stored = self.stored
@@ -317,11 +373,10 @@ class OfferPlanner:
         i = stored.find(key)
         s = self.summary
         if i < 0:
-            first = self._new.get(key)
-            if first is not None:
+            first = self._new.first_or_add(key, ref)
+            if first >= 0:
                 self._duplicate(sku, first, line)
                 return None
-            self._new[key] = ref
             s.new += 1
             return ("new", line_digest(line, self.salt))
         seen = stored.seen[i]

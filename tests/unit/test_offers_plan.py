@@ -21,6 +21,7 @@ from bridge.domain.offers import (
     Identifiers,
     OfferLine,
     OfferPlanner,
+    NewSkus,
     OfferRules,
     StoredDigests,
     allows_backorders,
@@ -262,3 +263,30 @@ class TestStoredDigests:
         quiet = {sku: v for sku, v in stored.items() if sku in {ln.sku for ln in unique}}
         compact = StoredDigests(quiet.items(), lambda: pytest.fail("names read although nothing vanished"))
         assert self._plan(compact, unique, False) == self._plan(dict(quiet), unique, False)
+
+
+class TestNewSkus:
+    """The compact table of SKUs not stored yet answers like the dict it replaced."""
+
+    def test_first_ref_of_each_key_kept_across_growth_with_clashing_low_bits(self) -> None:
+        table = NewSkus(capacity=4)
+        expected: dict[int, int] = {}
+        # keys sharing their low bits (same first slot), negative keys, 0, and plain ones
+        keys = [(n + 1) << 40 for n in range(300)] + [-(n << 33) - 1 for n in range(300)] + [0] + list(range(1, 2000, 7))
+        for n, key in enumerate(keys):
+            assert table.first_or_add(key, n) == -1
+            expected[key] = n
+        assert len(table) == len(expected) == len(set(keys))
+        assert table.capacity >= 2 * len(table)
+        for n, key in enumerate(keys):
+            assert table.first_or_add(key, 10_000 + n) == expected[key]
+        assert len(table) == len(expected)
+
+    def test_duplicates_among_thousands_of_new_skus_are_refused_with_every_product(self) -> None:
+        lines = [line(f"NEW-{n}", ref=(n, 0)) for n in range(5000)]
+        lines += [line("NEW-7", ref=(9001, 3)), line("NEW-4999", ref=(9002, 0)), line("NEW-7", ref=(9003, 0))]
+        plan = plan_offer_updates(lines, {}, full=False)
+        assert plan.summary.new == 5000
+        assert plan.summary.duplicates == {"NEW-7": [(7, 0), (9001, 3), (9003, 0)], "NEW-4999": [(4999, 0), (9002, 0)]}
+        assert len(plan.send) == 4998
+        assert {l.sku for l, _d, _w in plan.send}.isdisjoint({"NEW-7", "NEW-4999"})
