@@ -126,8 +126,8 @@ def _wait_and_record(ctx: TaskContext, repo: OfferStateRepo, import_id: str, *, 
     errors = ctx.mirakl.offer_import_errors(import_id) if status.has_error_report else []
     rejected = [(e.sku, e.message) for e in errors if e.sku]
     if sent is not None:
-        accepted = repo.record_outcome(code, import_id, sent.batches(), status=status.status, rejected=rejected,
-                                       lines_in_error=status.lines_in_error, now=ctx.now(),
+        accepted = repo.record_outcome(code, import_id, sent.batches, count=sent.lines, status=status.status,
+                                       rejected=rejected, lines_in_error=status.lines_in_error, now=ctx.now(),
                                        reason=status.reason_status)
     else:
         accepted = repo.finish_import(code, import_id, status=status.status, rejected=rejected,

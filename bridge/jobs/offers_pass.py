@@ -46,8 +46,7 @@ class PendingSpool:
 
     def add(self, batch: list[PendingLine]) -> None:
         if batch:
-            pickle.dump([tuple(getattr(ln, f) for f in _FIELDS) for ln in batch], self._file,
-                        protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump([tuple(ln) for ln in batch], self._file, protocol=pickle.HIGHEST_PROTOCOL)
             self.lines += len(batch)
             self._batches += 1
 
@@ -56,13 +55,12 @@ class PendingSpool:
         for i in range(self._batches):
             rows = pickle.load(self._file)  # our own temporary file
             skip = self._skip if i < self._skip_before else frozenset()
-            yield [PendingLine(*r) for r in rows if r[0] not in skip]
+            make = PendingLine._make
+            yield [make(r) for r in rows if r[0] not in skip]
 
     def close(self) -> None:
         self._file.close()
 
-
-_FIELDS = tuple(PendingLine.__dataclass_fields__)
 
 
 @dataclass
