@@ -241,6 +241,7 @@ class PlanSummary:
 
 
 _NEVER, _REJECTED, _GONE = 0, 1, 2  # stored values that are not a digest
+_GONE_HEX = GONE.hex()
 
 
 def _short(digest: bytes) -> int:
@@ -250,28 +251,57 @@ def _short(digest: bytes) -> int:
 
 
 class StoredDigests:
-    """What Mirakl accepted per SKU, in 24 bytes per SKU (two sorted ``array`` columns and the
+    """What Mirakl accepted per SKU, in 32 bytes per SKU (three sorted ``array`` columns and the
     ``seen`` column of the run), not a dict.
 
     Keys are ``hash(sku)`` (64-bit SipHash of the string, per process: built and probed in the same
-    run); values are the first 8 bytes of the 16-byte line digest stored in the state table, or a
-    sentinel (never accepted / rejected / zeroed). Collision safety: two different SKUs sharing a
+    run); values are the first 8 bytes of the 16-byte stored digest (the line's), or a sentinel
+    (never accepted / rejected / zeroed); ``inputs`` its last 8 bytes (the digest of the inputs the
+    line was computed from, see :meth:`OfferPlanner.skip_unchanged`; 0 for a sentinel). Collision safety: two different SKUs sharing a
     64-bit key among n = 200,000 has probability ~ n²/2⁶⁵ ≈ 10⁻⁹ per run; a changed line keeping the
     same 64-bit digest prefix, 2⁻⁶⁴ per changed line. The SKU names are not kept: ``names()``
     streams them again (from the state table) only when some stored SKU left the catalogue.
     """
 
     def __init__(self, items: Iterable[tuple[str, object]], names: Callable[[], Iterable[str]] | None = None) -> None:
-        keys, values = array("q"), array("Q")
+        keys, values, inputs = array("q"), array("Q"), array("Q")
         for sku, stored in items:
             keys.append(hash(sku))
-            values.append(_NEVER if stored is None else _REJECTED if stored == b"" else
-                          _GONE if stored == GONE else _short(stored))  # type: ignore[arg-type]
+            if stored is None or stored == b"" or stored == GONE:
+                values.append(_NEVER if stored is None else _REJECTED if stored == b"" else _GONE)
+                inputs.append(0)
+            else:
+                values.append(_short(stored))  # type: ignore[arg-type]
+                inputs.append(int.from_bytes(stored[8:16], "big"))  # type: ignore[index]
+        self._set(keys, values, inputs, names)
+
+    @classmethod
+    def from_hex(cls, rows: Iterable[tuple[str, str | None, bool]],
+                 names: Callable[[], Iterable[str]] | None = None) -> StoredDigests:
+        """The same from state rows as stored: (sku, 32-hex-digit digest or None, rejected)."""
+        keys, values, inputs = array("q"), array("Q"), array("Q")
+        add_key, add_value, add_inputs = keys.append, values.append, inputs.append
+        for sku, digest, rejected in rows:
+            add_key(hash(sku))
+            if digest is None or rejected or digest == _GONE_HEX:
+                add_value(_NEVER if digest is None else _REJECTED if rejected else _GONE)
+                add_inputs(0)
+            else:
+                value = int(digest[:16], 16)
+                add_value(value + 3 if value < 3 else value)
+                add_inputs(int(digest[16:32], 16))
+        self = cls.__new__(cls)
+        self._set(keys, values, inputs, names)
+        return self
+
+    def _set(self, keys: array[int], values: array[int], inputs: array[int],
+             names: Callable[[], Iterable[str]] | None) -> None:
         if any(keys[i] > keys[i + 1] for i in range(len(keys) - 1)):
             order = sorted(range(len(keys)), key=keys.__getitem__)
-            keys, values = array("q", (keys[i] for i in order)), array("Q", (values[i] for i in order))
+            keys, values, inputs = (array("q", (keys[i] for i in order)), array("Q", (values[i] for i in order)),
+                                    array("Q", (inputs[i] for i in order)))
             del order
-        self.keys, self.values = keys, values
+        self.keys, self.values, self.inputs = keys, values, inputs
         self.seen = array("q", bytes(8 * len(keys)))  # 0, or the (id_product << 32 | ipa) + 1 of the line
         self._names = names
 
@@ -365,7 +395,24 @@ class OfferPlanner:
         self.summary = PlanSummary()
         self._new = NewSkus()  # hash(sku) → ref, SKUs not in ``stored``
 
-    def consider(self, line: OfferLine) -> tuple[str, bytes] | None:
+    def skip_unchanged(self, sku: str, id_product: int, id_product_attribute: int, inputs: int) -> bool:
+        """True (the row counts as unchanged, nothing to build) when ``sku`` is stored, accepted, not
+        seen yet in this run, and its line was computed from the same ``inputs`` digest (see
+        ``OfferBuilder.inputs``). Any doubt answers False: the line is built and :meth:`consider`-ed."""
+        stored = self.stored
+        i = stored.find(hash(sku))
+        if i < 0 or stored.inputs[i] != inputs or stored.seen[i] or stored.values[i] <= _GONE:
+            return False
+        stored.seen[i] = ((id_product << 32) | id_product_attribute) + 1
+        self.summary.unchanged += 1
+        return True
+
+    def consider(self, line: OfferLine, inputs: int = 0) -> tuple[str, bytes] | None:
+        """``inputs``: the digest of the row's inputs, stored as the last 8 bytes of the line's digest.
+
+        A full resync also answers ``refreshed`` (sent, like ``resent``, and recorded) for an
+        unchanged line whose stored inputs digest differs, so that later runs can skip it.
+        """
         stored = self.stored
         sku = line.sku
         key = hash(sku)
@@ -378,14 +425,14 @@ class OfferPlanner:
                 self._duplicate(sku, first, line)
                 return None
             s.new += 1
-            return ("new", line_digest(line, self.salt))
+            return ("new", self._digest(line, inputs))
         seen = stored.seen[i]
         if seen:
             self._duplicate(sku, seen - 1, line)
             return None
         stored.seen[i] = ref + 1
         previous = stored.values[i]
-        digest = line_digest(line, self.salt)
+        digest = self._digest(line, inputs)
         if previous == _NEVER or previous == _GONE:
             s.new += 1
             return ("new", digest)
@@ -395,8 +442,12 @@ class OfferPlanner:
         s.unchanged += 1
         if self.full:
             s.resent += 1
-            return ("resent", digest)
+            return ("refreshed" if inputs and stored.inputs[i] != inputs else "resent", digest)
         return None
+
+    def _digest(self, line: OfferLine, inputs: int) -> bytes:
+        digest = line_digest(line, self.salt)
+        return digest[:8] + inputs.to_bytes(8, "big") if inputs else digest
 
     def _duplicate(self, sku: str, first: int, line: OfferLine) -> None:
         refs = self.summary.duplicates.get(sku)

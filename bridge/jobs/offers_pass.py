@@ -108,11 +108,16 @@ def compute_pass(ctx: TaskContext, repo: OfferStateRepo, stream: TextIO, *, full
             rules=rules_from(cfg), pricing=pricing, tz=shop_timezone(shop.context), now=now,
             excluded_products=excluded_products(conn, shop.tables, cfg.exclude_categories),
             shop_allows_backorders=shop.context.config_bool("PS_ORDER_OUT_OF_STOCK"),
-            stock_management=shop.context.config_bool("PS_STOCK_MANAGEMENT", True),
+            stock_management=shop.context.config_bool("PS_STOCK_MANAGEMENT", True), salt=writer.salt,
         )
+        skip = planner.skip_unchanged
         for chunk in stream_catalog(conn, shop.tables, shop.context):
             ctx.check_stop()
             for row in chunk:
+                key = builder.inputs(row)
+                if key is not None and not full and skip(key[0], row[0], row[1], key[1]):
+                    result.sellable += 1  # same inputs as the line Mirakl accepted: same line
+                    continue
                 out = builder.build(row)
                 if type(out) is str:
                     result.excluded[out] += 1
@@ -122,7 +127,7 @@ def compute_pass(ctx: TaskContext, repo: OfferStateRepo, stream: TextIO, *, full
                     continue
                 assert isinstance(out, OfferLine)
                 result.sellable += 1
-                decision = planner.consider(out)
+                decision = planner.consider(out, key[1] if key is not None else 0)
                 if decision is not None:
                     writer.write(out)
                     if decision[0] != "resent":

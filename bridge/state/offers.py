@@ -112,12 +112,13 @@ class OfferStateRepo:
         """The same as :meth:`load_digests` in 24 bytes per SKU (names streamed again only if needed)."""
         o = self.offer
 
-        def rows() -> Iterator[tuple[str, object]]:
+        def rows() -> Iterator[tuple[str, str | None, bool]]:
             with self.engine.connect() as conn:
                 result = conn.execution_options(stream_results=True, yield_per=5000).execute(
                     select(o.c.sku, o.c.hash, o.c.status).where(o.c.platform == platform))
-                for sku, digest, status in result:
-                    yield sku, (None if digest is None else b"" if status == "rejected" else bytes.fromhex(digest))
+                for part in result.partitions():  # lists of rows: no per-row fetch call
+                    for sku, digest, status in part:
+                        yield sku, digest, status == "rejected"
 
         def names() -> Iterator[str]:
             with self.engine.connect() as conn:
@@ -126,7 +127,7 @@ class OfferStateRepo:
                 for (sku,) in result:
                     yield sku
 
-        return StoredDigests(rows(), names)
+        return StoredDigests.from_hex(rows(), names)
 
     def last_values(self, platform: str, skus: Sequence[str]) -> dict[str, tuple[Decimal, int, int]]:
         """sku → (last accepted price, id_product, id_product_attribute), for zeroing vanished offers."""
