@@ -2,8 +2,10 @@
 
 Pure. One catalogue row becomes at most one :class:`OfferLine`; :class:`OfferPlanner` compares each
 line, as it streams by, with the digest of what Mirakl last accepted and says whether to send it.
-Memory: 24 bytes per stored SKU (:class:`StoredDigests`), plus 16–32 bytes per SKU not stored yet
-(:class:`NewSkus`).
+Memory: 32 bytes per stored SKU (:class:`StoredDigests`), plus 16–32 bytes per SKU not stored yet
+(:class:`NewSkus`). The stored 16-byte digest is the first 8 bytes of the line's digest
+(:func:`line_digest`) followed by 8 bytes of the digest of the inputs it was computed from
+(``OfferBuilder.inputs``), which lets a delta run skip unchanged rows without building them.
 """
 
 from __future__ import annotations

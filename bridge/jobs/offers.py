@@ -5,7 +5,9 @@ gather → plan → apply → record:
    nothing new is sent (the run is skipped);
 2. one pass over the catalogue builds every line, compares its digest with what Mirakl last
    accepted and writes the new/changed ones (every one on a full resync) to the CSV, plus vanished
-   offers at quantity 0; the lines to record are spooled to a temporary file;
+   offers at quantity 0; the lines to record are spooled to a temporary file. A delta run skips the
+   rows whose inputs digest (row, specific price applying now, run context) is the one stored with
+   the accepted line, without building it;
 3. OF01 (no call when nothing is to be sent; ``--dry-run`` keeps the file and sends nothing), then
    the import row;
 4. OF02 until a final state or ``import_wait_s``; OF03 error report → rejected lines keep their last

@@ -1,6 +1,7 @@
 """The offers task's single pass: stream the catalogue, build each line, compare, queue what changed.
 
-Memory: the stored digests (24 bytes per SKU, :class:`StoredDigests`) and one chunk of rows; lines to send go straight
+Memory: the stored digests (32 bytes per SKU, :class:`StoredDigests`), 16-32 bytes per new SKU
+(:class:`NewSkus`) and one chunk of rows; lines to send go straight
 to the CSV stream and, unless dry-run, to a spool file (pickled batches of :class:`PendingLine`).
 The job writes the spooled lines to the state table once, after the upload: with their final
 outcome when the import finishes within the wait, else as ``pending`` under the import id.

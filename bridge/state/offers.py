@@ -1,6 +1,7 @@
 """Offer state per platform: what Mirakl accepted (digest + values), what is pending, the imports.
 
-All writes are set-based (executemany / one UPDATE per import). Lines move from ``pending`` to
+All writes are set-based (executemany / one UPDATE per import; large outcomes through
+``LOAD DATA LOCAL``, :mod:`bridge.state.offers_load`). Lines move from ``pending`` to
 ``accepted`` only when their import completed and the error report does not name them.
 """
 
@@ -109,7 +110,7 @@ class OfferStateRepo:
         return out
 
     def load_compact_digests(self, platform: str) -> StoredDigests:
-        """The same as :meth:`load_digests` in 24 bytes per SKU (names streamed again only if needed)."""
+        """The same as :meth:`load_digests` in 32 bytes per SKU (names streamed again only if needed)."""
         o = self.offer
 
         def rows() -> Iterator[tuple[str, str | None, bool]]:
