@@ -151,7 +151,8 @@ class OfferBuilder:
         context = (INPUTS_VERSION, salt, str(tz), shop_allows_backorders, stock_management, repr(pricing.settings),
                    repr(pricing.visitor), _rules_text(rules), sorted(pricing.tax_rates.items()),
                    sorted(pricing.group_reductions.items()), sorted(excluded_products))
-        self._inputs_key = hashlib.blake2b(repr(context).encode(), digest_size=32).digest()
+        self._inputs_hash = hashlib.blake2b(digest_size=8,
+                                            key=hashlib.blake2b(repr(context).encode(), digest_size=32).digest())
         self._sku_positions = None if rules.sku == "id" else _IDENTIFIER_POSITIONS[rules.sku]
 
     # -- the row -------------------------------------------------------------------------------
@@ -235,19 +236,23 @@ class OfferBuilder:
         visitor, time zone, shop flags, the line's constant columns, tax rates, group reductions,
         excluded products, :data:`INPUTS_VERSION`). Equal digests give equal lines.
         """
+        values = tuple(row)
         positions = self._sku_positions
         if positions is None:
-            sku = f"{row[0]}-{row[1]}"  # type: ignore[index]
+            sku = f"{values[0]}-{values[1]}"
         else:
-            sku = _s(row[positions[0]]) or _s(row[positions[1]])  # type: ignore[index]
+            sku = (values[positions[0]] or "").strip() or (values[positions[1]] or "").strip()
         if not sku:
             return None
-        text = _ROW_TEXT % tuple(row)  # type: ignore[arg-type]
-        sp = self._specific_price(row[0], row[1])  # type: ignore[index]
-        if sp is not None:
-            text += "\x1e" + (self._sp_texts.get(id(sp)) or self._sp_texts.setdefault(id(sp), repr(sp)))
-        digest = hashlib.blake2b(text.encode(), digest_size=8, key=self._inputs_key).digest()
-        return sku, int.from_bytes(digest, "big")
+        text = _ROW_TEXT % values
+        id_product = values[0]
+        if id_product != self._cached_product or self._candidates:  # else: no specific price (the common case)
+            sp = self._specific_price(id_product, values[1])
+            if sp is not None:
+                text += "\x1e" + (self._sp_texts.get(id(sp)) or self._sp_texts.setdefault(id(sp), repr(sp)))
+        digest = self._inputs_hash.copy()  # keyed once per run
+        digest.update(text.encode())
+        return sku, int.from_bytes(digest.digest(), "big")
 
     def _specific_price(self, id_product: int, ipa: int) -> SpecificPrice | None:
         if (id_product, ipa) == self._sp_key:  # the same row again (inputs, then build)
