@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from bridge.domain.offers import (
     EMPTY_SKU,
@@ -236,7 +236,7 @@ class OfferBuilder:
         visitor, time zone, shop flags, the line's constant columns, tax rates, group reductions,
         excluded products, :data:`INPUTS_VERSION`). Equal digests give equal lines.
         """
-        values = tuple(row)
+        values: tuple[Any, ...] = tuple(row)  # type: ignore[arg-type]
         positions = self._sku_positions
         if positions is None:
             sku = f"{values[0]}-{values[1]}"

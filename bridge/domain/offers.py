@@ -329,7 +329,7 @@ class NewSkus:
     stored + 1). Same key semantics as :class:`StoredDigests` (64-bit, per-process ``hash``).
     """
 
-    __slots__ = ("_keys", "_refs", "_mask", "_n")
+    __slots__ = ("_keys", "_mask", "_n", "_refs")
 
     def __init__(self, capacity: int = 1024) -> None:
         size = 1

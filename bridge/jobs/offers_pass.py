@@ -116,7 +116,7 @@ def compute_pass(ctx: TaskContext, repo: OfferStateRepo, stream: TextIO, *, full
             ctx.check_stop()
             for row in chunk:
                 key = builder.inputs(row)
-                if key is not None and not full and skip(key[0], row[0], row[1], key[1]):
+                if key is not None and not full and skip(key[0], row[0], row[1], key[1]):  # type: ignore[misc]
                     result.sellable += 1  # same inputs as the line Mirakl accepted: same line
                     continue
                 out = builder.build(row)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
@@ -64,11 +64,11 @@ def supported(engine: Engine) -> bool:
 
 
 def _guarded_connection_class() -> type:
-    import pymysql.connections
+    import pymysql.connections  # type: ignore[import-untyped]
     from pymysql import err
-    from pymysql.protocol import LoadLocalPacketWrapper
+    from pymysql.protocol import LoadLocalPacketWrapper  # type: ignore[import-untyped]
 
-    class GuardedResult(pymysql.connections.MySQLResult):
+    class GuardedResult(pymysql.connections.MySQLResult):  # type: ignore[misc]
         def _read_load_local_packet(self, first_packet: Any) -> None:
             conn = self.connection
             asked = LoadLocalPacketWrapper(first_packet).filename
@@ -160,7 +160,7 @@ def merge_rows(conn: Connection, target: Table, cols: tuple[str, ...], nulls: tu
         table = Table(target.name + "_load", MetaData(), Column("seq", Integer, primary_key=True, autoincrement=True),
                       *(Column(c, target.c[c].type) for c in cols), prefixes=["TEMPORARY"])
     load = f"LOAD DATA LOCAL INFILE %s INTO TABLE {quote(table.name)} {_LOAD_OPTIONS} ({column_list})"
-    raw = conn.connection.driver_connection
+    raw: Any = conn.connection.driver_connection
     raw.bridge_load_file = os.fsencode(path)
     try:
         if not direct:

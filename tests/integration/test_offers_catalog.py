@@ -171,8 +171,9 @@ def test_the_price_cache_gives_the_same_lines_as_computing_every_row(shop: Any, 
 
 
 def _plan(shop: Any, stored: dict[str, object], now: datetime, *, skip: bool, full: bool = False,
-          rules: OfferRules = OfferRules()) -> tuple[Any, ...]:
+          rules: OfferRules | None = None) -> tuple[Any, ...]:
     """One pass as the task makes it: rows whose inputs digest matches are skipped when ``skip``."""
+    rules = rules or OfferRules()
     s = Shop.from_engine(shop.engine, shop.prefix, 1)
     with s.engine.connect() as conn:
         pricing = load_pricing(conn, s.tables, s.context, country_iso="FR", currency_iso="EUR", now=now)
