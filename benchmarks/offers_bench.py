@@ -12,6 +12,8 @@ shops sharing stock, three tax countries, ~10 % of products with specific prices
   the delta runs (state filled);
 - ``full``: first run, every offer new (complete price algorithm, CSV, OF01 upload, OF02, state);
 - ``unchanged``: second run, nothing changed (no call);
+- ``resync``: the periodic full resync of a running shop (state holding every offer, ``full`` forced
+  by forgetting when the last one ran): every line sent, only changed lines written (none here);
 - ``delta 1%``: the stock of 1 % of the combinations changed, then a run (those lines sent).
 
 Each phase runs in its own process (peak RSS is the phase's own). Prints wall time, offers/s, peak
@@ -96,10 +98,15 @@ def phase_floor(url: str) -> dict[str, Any]:
             "wall_s": catalogue_s + state_s, "peak_rss_mb": common.peak_rss_mb()}
 
 
-def phase_run(url: str, sim_url: str) -> dict[str, Any]:
+def phase_run(url: str, sim_url: str, mode: str = "auto") -> dict[str, Any]:
+    """One ``offers`` run; ``mode`` ``full``: forget when the last full resync ran (so this run is one)."""
     from importlib import import_module
 
+    from sqlalchemy import delete
+
+    from bridge.jobs.offers import FULL_CURSOR
     from bridge.jobs.runner import TASK_MODULES, run_task
+    from bridge.state.tables import bridge_tables
 
     app = common.app_for(url, sim_url, offers={"import_wait_s": 300, "poll_interval_s": 0.05})
     app.shop  # noqa: B018 - reflection and shop context are start-up costs, not the run's
@@ -111,12 +118,16 @@ def phase_run(url: str, sim_url: str) -> dict[str, Any]:
         mirakl["seconds"] += duration_s
 
     app.request_hooks.append(hook)
+    if mode == "full":
+        cursor = bridge_tables(common.PREFIX).cursor
+        with app.engine.begin() as conn:
+            conn.execute(delete(cursor).where(cursor.c.platform == common.CODE, cursor.c.name == FULL_CURSOR))
     counter = common.SqlCounter().attach(app.engine)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     report = run_task(app, "offers", common.CODE)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     app.close()
-    return {"wall_s": wall, "peak_rss_mb": common.peak_rss_mb(), "status": report.status, "counts": report.counts,
+    return {"wall_s": wall, "cpu_s": cpu, "full_sync": report.extra.get("full_sync"), "peak_rss_mb": common.peak_rss_mb(), "status": report.status, "counts": report.counts,
             "reason": report.reason, "mirakl_s": mirakl["seconds"], "mirakl_calls": mirakl["calls"],
             "statements": counter.statements, "round_trips": counter.round_trips}
 
@@ -163,7 +174,8 @@ PHASES = {"prepare": phase_prepare, "floor": phase_floor, "run": phase_run, "tou
 def measure(url: str, repeat: int) -> dict[str, list[dict[str, Any]]]:
     from bridge.sandbox import MiraklSimulator
 
-    out: dict[str, list[dict[str, Any]]] = {k: [] for k in ("floor", "full", "floor_state", "unchanged", "delta")}
+    out: dict[str, list[dict[str, Any]]] = {k: [] for k in ("floor", "full", "floor_state", "unchanged", "resync",
+                                                             "delta")}
     with MiraklSimulator(api_key=common.KEY, import_polls=0) as sim:
         for i in range(repeat):
             common.run_phase(__file__, "reset", url)
@@ -171,13 +183,14 @@ def measure(url: str, repeat: int) -> dict[str, list[dict[str, Any]]]:
             out["full"].append(common.run_phase(__file__, "run", url, sim.url))
             out["floor_state"].append(common.run_phase(__file__, "floor", url))
             out["unchanged"].append(common.run_phase(__file__, "run", url, sim.url))
+            out["resync"].append(common.run_phase(__file__, "run", url, sim.url, "full"))
             touched = common.run_phase(__file__, "touch", url, "1")
             delta = common.run_phase(__file__, "run", url, sim.url)
             delta["rows_changed"] = touched["rows_changed"]
             out["delta"].append(delta)
             print(f"  repetition {i + 1}/{repeat}: floor {out['floor'][-1]['wall_s']:.2f} s, "
                   f"full {out['full'][-1]['wall_s']:.2f} s, floor+state {out['floor_state'][-1]['wall_s']:.2f} s, "
-                  f"unchanged {out['unchanged'][-1]['wall_s']:.2f} s, delta {delta['wall_s']:.2f} s", flush=True)
+                  f"unchanged {out['unchanged'][-1]['wall_s']:.2f} s, resync {out['resync'][-1]['wall_s']:.2f} s, delta {delta['wall_s']:.2f} s", flush=True)
     return out
 
 
@@ -187,16 +200,19 @@ def report(out: dict[str, list[dict[str, Any]]]) -> None:
           f"peak RSS {max(r['peak_rss_mb'] for r in f0):.0f} MB")
     print(f"floor (catalogue + state SELECT): {common.spread([r['wall_s'] for r in f1])} s "
           f"({f1[0]['state_rows']} state rows)")
-    for label, key, floors in (("full", "full", f0), ("unchanged", "unchanged", f1), ("delta 1%", "delta", f1)):
+    for label, key, floors in (("full", "full", f0), ("unchanged", "unchanged", f1), ("resync", "resync", f1),
+                               ("delta 1%", "delta", f1)):
         runs = out[key]
         walls = [r["wall_s"] for r in runs]
         ratios = [r["wall_s"] / f["wall_s"] for r, f in zip(runs, floors, strict=True)]
         n = runs[0]["counts"].get("catalogue", 0)
         mirakl = [r["mirakl_s"] for r in runs]
-        print(f"{label:<10}: {common.spread(walls)} s wall, {n / min(walls):,.0f} offers/s, peak RSS "
-              f"{max(r['peak_rss_mb'] for r in runs):.0f} MB, {common.spread(ratios)}x floor, "
+        cpu = [r["cpu_s"] for r in runs]
+        print(f"{label:<10}: {common.spread(walls)} s wall ({common.spread(cpu)} s CPU), {n / min(walls):,.0f} offers/s, peak RSS "
+              f"{max(r['peak_rss_mb'] for r in runs):.0f} MB, {common.spread(ratios)}x floor "
+              f"(per repetition {', '.join(f'{x:.2f}' for x in ratios)}; median {common.median(ratios):.2f}x), "
               f"Mirakl calls {common.spread(mirakl)} s, without them {common.spread([w - m for w, m in zip(walls, mirakl, strict=True)])} s; "
-              f"sent {runs[0]['counts'].get('sent', 0)}, status {runs[0]['status']}, "
+              f"sent {runs[0]['counts'].get('sent', 0)}, full_sync {runs[0]['full_sync']}, status {runs[0]['status']}, "
               f"{runs[0]['statements']} SQL statements")
     print(f"(delta: {out['delta'][0]['rows_changed']} stock rows changed)")
 

@@ -7,11 +7,12 @@ instant at which a specific price starts or stops (``next_change_at``).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from bridge.domain.offers import (
     EMPTY_SKU,
@@ -34,6 +35,9 @@ from bridge.domain.pricing import (
 )
 
 PRICE_CACHE_SIZE = 1024  # entries of the per-run price cache (well under 1 MB)
+# Part of every inputs digest (:meth:`OfferBuilder.inputs`): change it when the same inputs would give
+# another line (price algorithm, line rules), so that no line is skipped on a stale digest.
+INPUTS_VERSION = "1"
 
 # Field order of a catalogue row (the shop's SELECT lists its columns in this order).
 CATALOG_FIELDS = (
@@ -43,6 +47,9 @@ CATALOG_FIELDS = (
 )
 _IDENTIFIER_FIELDS = {"reference": ("reference", "product_reference"), "ean13": ("ean13", "product_ean13"),
                       "upc": ("upc", "product_upc")}
+_ROW_TEXT = "\x1f".join(["%s"] * len(CATALOG_FIELDS))  # str() of each column, unit-separated
+_IDENTIFIER_POSITIONS = {rule: (CATALOG_FIELDS.index(own), CATALOG_FIELDS.index(fallback))
+                         for rule, (own, fallback) in _IDENTIFIER_FIELDS.items()}
 
 
 class CatalogRow(Protocol):
@@ -85,6 +92,15 @@ class PricingData:
     group_reductions: Mapping[int, Decimal] = field(default_factory=dict)  # id_product -> fraction
 
 
+def _rules_text(rules: OfferRules) -> str:
+    """The rules as stable text (a frozenset's repr order changes from one process to the next)."""
+    parts = []
+    for name in rules.__dataclass_fields__:
+        value = getattr(rules, name)
+        parts.append(f"{name}={sorted(map(str, value)) if isinstance(value, frozenset) else repr(value)}")
+    return ";".join(parts)
+
+
 def _s(value: str | None) -> str:
     return value.strip() if value else ""
 
@@ -101,6 +117,7 @@ class OfferBuilder:
         shop_allows_backorders: bool = False,
         stock_management: bool = True,
         cache_prices: bool = True,
+        salt: str = "",
     ) -> None:
         self.rules = rules
         self.pricing = pricing
@@ -124,6 +141,19 @@ class OfferBuilder:
         # cleared when full, so memory does not grow with the catalogue.
         self.cache_prices = cache_prices
         self._prices: dict[tuple[object, ...], str | tuple[Decimal, Decimal | None, date | None, date | None]] = {}
+        self._sp_key: tuple[int, int] = (-1, -1)
+        self._sp: SpecificPrice | None = None
+        self._sp_texts: dict[int, str] = {}
+        # Everything run-wide a line depends on, as the key of the per-row inputs digest: rules, settings,
+        # visitor, time zone, shop flags, the line's constant columns, and the per-group / per-product
+        # tables (tax rates, group reductions, excluded products; a change in any of them changes every
+        # digest once). Sets and mappings sorted: their repr order may change from one process to the next.
+        context = (INPUTS_VERSION, salt, str(tz), shop_allows_backorders, stock_management, repr(pricing.settings),
+                   repr(pricing.visitor), _rules_text(rules), sorted(pricing.tax_rates.items()),
+                   sorted(pricing.group_reductions.items()), sorted(excluded_products))
+        self._inputs_hash = hashlib.blake2b(digest_size=8,
+                                            key=hashlib.blake2b(repr(context).encode(), digest_size=32).digest())
+        self._sku_positions = None if rules.sku == "id" else _IDENTIFIER_POSITIONS[rules.sku]
 
     # -- the row -------------------------------------------------------------------------------
 
@@ -198,7 +228,40 @@ class OfferBuilder:
         regular, discount, start, end = prices  # type: ignore[misc]
         return OfferLine(sku, pid, ptype, regular, qty, discount, start, end, id_product, ipa)
 
+    def inputs(self, row: CatalogRow) -> tuple[str, int] | None:
+        """(SKU, 64-bit digest of everything the row's line is computed from), or None without a SKU.
+
+        The digest covers the row's columns and the specific price that applies now (so a price
+        moving by date alone changes it), keyed by the run-wide context (rules, price settings,
+        visitor, time zone, shop flags, the line's constant columns, tax rates, group reductions,
+        excluded products, :data:`INPUTS_VERSION`). Equal digests give equal lines.
+        """
+        values: tuple[Any, ...] = tuple(row)  # type: ignore[arg-type]
+        positions = self._sku_positions
+        if positions is None:
+            sku = f"{values[0]}-{values[1]}"
+        else:
+            sku = (values[positions[0]] or "").strip() or (values[positions[1]] or "").strip()
+        if not sku:
+            return None
+        text = _ROW_TEXT % values
+        id_product = values[0]
+        if id_product != self._cached_product or self._candidates:  # else: no specific price (the common case)
+            sp = self._specific_price(id_product, values[1])
+            if sp is not None:
+                text += "\x1e" + (self._sp_texts.get(id(sp)) or self._sp_texts.setdefault(id(sp), repr(sp)))
+        digest = self._inputs_hash.copy()  # keyed once per run
+        digest.update(text.encode())
+        return sku, int.from_bytes(digest.digest(), "big")
+
     def _specific_price(self, id_product: int, ipa: int) -> SpecificPrice | None:
+        if (id_product, ipa) == self._sp_key:  # the same row again (inputs, then build)
+            return self._sp
+        self._sp_key = (id_product, ipa)
+        self._sp = self._select_specific_price(id_product, ipa)
+        return self._sp
+
+    def _select_specific_price(self, id_product: int, ipa: int) -> SpecificPrice | None:
         if id_product != self._cached_product:
             self._cached_product = id_product
             own = self.pricing.specific_prices.get(id_product, ())

@@ -2,7 +2,10 @@
 
 Pure. One catalogue row becomes at most one :class:`OfferLine`; :class:`OfferPlanner` compares each
 line, as it streams by, with the digest of what Mirakl last accepted and says whether to send it.
-Memory: 24 bytes per stored SKU (:class:`StoredDigests`), plus a dict entry per SKU not stored yet.
+Memory: 32 bytes per stored SKU (:class:`StoredDigests`), plus 16–32 bytes per SKU not stored yet
+(:class:`NewSkus`). The stored 16-byte digest is the first 8 bytes of the line's digest
+(:func:`line_digest`) followed by 8 bytes of the digest of the inputs it was computed from
+(``OfferBuilder.inputs``), which lets a delta run skip unchanged rows without building them.
 """
 
 from __future__ import annotations
@@ -240,6 +243,7 @@ class PlanSummary:
 
 
 _NEVER, _REJECTED, _GONE = 0, 1, 2  # stored values that are not a digest
+_GONE_HEX = GONE.hex()
 
 
 def _short(digest: bytes) -> int:
@@ -249,28 +253,57 @@ def _short(digest: bytes) -> int:
 
 
 class StoredDigests:
-    """What Mirakl accepted per SKU, in 24 bytes per SKU (two sorted ``array`` columns and the
+    """What Mirakl accepted per SKU, in 32 bytes per SKU (three sorted ``array`` columns and the
     ``seen`` column of the run), not a dict.
 
     Keys are ``hash(sku)`` (64-bit SipHash of the string, per process: built and probed in the same
-    run); values are the first 8 bytes of the 16-byte line digest stored in the state table, or a
-    sentinel (never accepted / rejected / zeroed). Collision safety: two different SKUs sharing a
+    run); values are the first 8 bytes of the 16-byte stored digest (the line's), or a sentinel
+    (never accepted / rejected / zeroed); ``inputs`` its last 8 bytes (the digest of the inputs the
+    line was computed from, see :meth:`OfferPlanner.skip_unchanged`; 0 for a sentinel). Collision safety: two different SKUs sharing a
     64-bit key among n = 200,000 has probability ~ n²/2⁶⁵ ≈ 10⁻⁹ per run; a changed line keeping the
     same 64-bit digest prefix, 2⁻⁶⁴ per changed line. The SKU names are not kept: ``names()``
     streams them again (from the state table) only when some stored SKU left the catalogue.
     """
 
     def __init__(self, items: Iterable[tuple[str, object]], names: Callable[[], Iterable[str]] | None = None) -> None:
-        keys, values = array("q"), array("Q")
+        keys, values, inputs = array("q"), array("Q"), array("Q")
         for sku, stored in items:
             keys.append(hash(sku))
-            values.append(_NEVER if stored is None else _REJECTED if stored == b"" else
-                          _GONE if stored == GONE else _short(stored))  # type: ignore[arg-type]
+            if stored is None or stored == b"" or stored == GONE:
+                values.append(_NEVER if stored is None else _REJECTED if stored == b"" else _GONE)
+                inputs.append(0)
+            else:
+                values.append(_short(stored))  # type: ignore[arg-type]
+                inputs.append(int.from_bytes(stored[8:16], "big"))  # type: ignore[index]
+        self._set(keys, values, inputs, names)
+
+    @classmethod
+    def from_hex(cls, rows: Iterable[tuple[str, str | None, bool]],
+                 names: Callable[[], Iterable[str]] | None = None) -> StoredDigests:
+        """The same from state rows as stored: (sku, 32-hex-digit digest or None, rejected)."""
+        keys, values, inputs = array("q"), array("Q"), array("Q")
+        add_key, add_value, add_inputs = keys.append, values.append, inputs.append
+        for sku, digest, rejected in rows:
+            add_key(hash(sku))
+            if digest is None or rejected or digest == _GONE_HEX:
+                add_value(_NEVER if digest is None else _REJECTED if rejected else _GONE)
+                add_inputs(0)
+            else:
+                value = int(digest[:16], 16)
+                add_value(value + 3 if value < 3 else value)
+                add_inputs(int(digest[16:32], 16))
+        self = cls.__new__(cls)
+        self._set(keys, values, inputs, names)
+        return self
+
+    def _set(self, keys: array[int], values: array[int], inputs: array[int],
+             names: Callable[[], Iterable[str]] | None) -> None:
         if any(keys[i] > keys[i + 1] for i in range(len(keys) - 1)):
             order = sorted(range(len(keys)), key=keys.__getitem__)
-            keys, values = array("q", (keys[i] for i in order)), array("Q", (values[i] for i in order))
+            keys, values, inputs = (array("q", (keys[i] for i in order)), array("Q", (values[i] for i in order)),
+                                    array("Q", (inputs[i] for i in order)))
             del order
-        self.keys, self.values = keys, values
+        self.keys, self.values, self.inputs = keys, values, inputs
         self.seen = array("q", bytes(8 * len(keys)))  # 0, or the (id_product << 32 | ipa) + 1 of the line
         self._names = names
 
@@ -289,6 +322,61 @@ class StoredDigests:
         return self._names()
 
 
+class NewSkus:
+    """``hash(sku)`` → the first line's ref, for SKUs not in the stored digests: an open-addressing table
+    (linear probing, load ≤ 1/2) in two ``array('q')`` columns, 16 bytes per slot instead of a dict
+    entry with two int objects (~100 bytes). A slot is free while its ref column is 0 (refs are
+    stored + 1). Same key semantics as :class:`StoredDigests` (64-bit, per-process ``hash``).
+    """
+
+    __slots__ = ("_keys", "_mask", "_n", "_refs")
+
+    def __init__(self, capacity: int = 1024) -> None:
+        size = 1
+        while size < capacity:
+            size *= 2
+        self._keys = array("q", [0]) * size
+        self._refs = array("q", [0]) * size
+        self._mask = size - 1
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def capacity(self) -> int:
+        return self._mask + 1
+
+    def first_or_add(self, key: int, ref: int) -> int:
+        """The ref recorded for ``key``, or -1 after recording ``ref`` for it (first time seen)."""
+        keys, refs, mask = self._keys, self._refs, self._mask
+        i = key & mask
+        while True:
+            r = refs[i]
+            if not r:
+                keys[i] = key
+                refs[i] = ref + 1
+                self._n += 1
+                if 2 * self._n > mask:
+                    self._grow()
+                return -1
+            if keys[i] == key:
+                return r - 1
+            i = (i + 1) & mask
+
+    def _grow(self) -> None:
+        old_keys, old_refs = self._keys, self._refs
+        size = 2 * len(old_keys)
+        keys, refs, mask = array("q", [0]) * size, array("q", [0]) * size, size - 1
+        for key, r in zip(old_keys, old_refs):
+            if r:
+                i = key & mask
+                while refs[i]:
+                    i = (i + 1) & mask
+                keys[i], refs[i] = key, r
+        self._keys, self._refs, self._mask = keys, refs, mask
+
+
 class OfferPlanner:
     """Streams lines against ``stored`` (what Mirakl accepted per SKU: :class:`StoredDigests`, or a
     dict sku → 16-byte digest, ``b""`` rejected, None never accepted).
@@ -296,7 +384,7 @@ class OfferPlanner:
     ``consider(line)`` answers the reason to send the line now (``new``/``changed``/``resent``) or
     None. A SKU seen twice is a duplicate: the later lines are refused here and ``finish`` lists
     every SKU involved so that the caller withdraws the first line if it already queued it. Memory:
-    the compact stored digests, plus one dict entry (two ints) per SKU not stored yet.
+    the compact stored digests, plus 16–32 bytes per SKU not stored yet (:class:`NewSkus`).
     """
 
     def __init__(self, stored: StoredDigests | dict[str, object], *, full: bool, salt: str = "") -> None:
@@ -307,9 +395,26 @@ class OfferPlanner:
         self.full = full
         self.salt = salt
         self.summary = PlanSummary()
-        self._new: dict[int, int] = {}  # hash(sku) → ref, SKUs not in ``stored``
+        self._new = NewSkus()  # hash(sku) → ref, SKUs not in ``stored``
 
-    def consider(self, line: OfferLine) -> tuple[str, bytes] | None:
+    def skip_unchanged(self, sku: str, id_product: int, id_product_attribute: int, inputs: int) -> bool:
+        """True (the row counts as unchanged, nothing to build) when ``sku`` is stored, accepted, not
+        seen yet in this run, and its line was computed from the same ``inputs`` digest (see
+        ``OfferBuilder.inputs``). Any doubt answers False: the line is built and :meth:`consider`-ed."""
+        stored = self.stored
+        i = stored.find(hash(sku))
+        if i < 0 or stored.inputs[i] != inputs or stored.seen[i] or stored.values[i] <= _GONE:
+            return False
+        stored.seen[i] = ((id_product << 32) | id_product_attribute) + 1
+        self.summary.unchanged += 1
+        return True
+
+    def consider(self, line: OfferLine, inputs: int = 0) -> tuple[str, bytes] | None:
+        """``inputs``: the digest of the row's inputs, stored as the last 8 bytes of the line's digest.
+
+        A full resync also answers ``refreshed`` (sent, like ``resent``, and recorded) for an
+        unchanged line whose stored inputs digest differs, so that later runs can skip it.
+        """
         stored = self.stored
         sku = line.sku
         key = hash(sku)
@@ -317,20 +422,19 @@ class OfferPlanner:
         i = stored.find(key)
         s = self.summary
         if i < 0:
-            first = self._new.get(key)
-            if first is not None:
+            first = self._new.first_or_add(key, ref)
+            if first >= 0:
                 self._duplicate(sku, first, line)
                 return None
-            self._new[key] = ref
             s.new += 1
-            return ("new", line_digest(line, self.salt))
+            return ("new", self._digest(line, inputs))
         seen = stored.seen[i]
         if seen:
             self._duplicate(sku, seen - 1, line)
             return None
         stored.seen[i] = ref + 1
         previous = stored.values[i]
-        digest = line_digest(line, self.salt)
+        digest = self._digest(line, inputs)
         if previous == _NEVER or previous == _GONE:
             s.new += 1
             return ("new", digest)
@@ -340,8 +444,12 @@ class OfferPlanner:
         s.unchanged += 1
         if self.full:
             s.resent += 1
-            return ("resent", digest)
+            return ("refreshed" if inputs and stored.inputs[i] != inputs else "resent", digest)
         return None
+
+    def _digest(self, line: OfferLine, inputs: int) -> bytes:
+        digest = line_digest(line, self.salt)
+        return digest[:8] + inputs.to_bytes(8, "big") if inputs else digest
 
     def _duplicate(self, sku: str, first: int, line: OfferLine) -> None:
         refs = self.summary.duplicates.get(sku)

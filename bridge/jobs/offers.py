@@ -5,7 +5,9 @@ gather → plan → apply → record:
    nothing new is sent (the run is skipped);
 2. one pass over the catalogue builds every line, compares its digest with what Mirakl last
    accepted and writes the new/changed ones (every one on a full resync) to the CSV, plus vanished
-   offers at quantity 0; the lines to record are spooled to a temporary file;
+   offers at quantity 0; the lines to record are spooled to a temporary file. A delta run skips the
+   rows whose inputs digest (row, specific price applying now, run context) is the one stored with
+   the accepted line, without building it;
 3. OF01 (no call when nothing is to be sent; ``--dry-run`` keeps the file and sends nothing), then
    the import row;
 4. OF02 until a final state or ``import_wait_s``; OF03 error report → rejected lines keep their last
@@ -126,8 +128,8 @@ def _wait_and_record(ctx: TaskContext, repo: OfferStateRepo, import_id: str, *, 
     errors = ctx.mirakl.offer_import_errors(import_id) if status.has_error_report else []
     rejected = [(e.sku, e.message) for e in errors if e.sku]
     if sent is not None:
-        accepted = repo.record_outcome(code, import_id, sent.batches(), status=status.status, rejected=rejected,
-                                       lines_in_error=status.lines_in_error, now=ctx.now(),
+        accepted = repo.record_outcome(code, import_id, sent.batches, count=sent.lines, status=status.status,
+                                       rejected=rejected, lines_in_error=status.lines_in_error, now=ctx.now(),
                                        reason=status.reason_status)
     else:
         accepted = repo.finish_import(code, import_id, status=status.status, rejected=rejected,

@@ -1,6 +1,7 @@
 """The offers task's single pass: stream the catalogue, build each line, compare, queue what changed.
 
-Memory: the stored digests (24 bytes per SKU, :class:`StoredDigests`) and one chunk of rows; lines to send go straight
+Memory: the stored digests (32 bytes per SKU, :class:`StoredDigests`), 16-32 bytes per new SKU
+(:class:`NewSkus`) and one chunk of rows; lines to send go straight
 to the CSV stream and, unless dry-run, to a spool file (pickled batches of :class:`PendingLine`).
 The job writes the spooled lines to the state table once, after the upload: with their final
 outcome when the import finishes within the wait, else as ``pending`` under the import id.
@@ -46,8 +47,7 @@ class PendingSpool:
 
     def add(self, batch: list[PendingLine]) -> None:
         if batch:
-            pickle.dump([tuple(getattr(ln, f) for f in _FIELDS) for ln in batch], self._file,
-                        protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump([tuple(ln) for ln in batch], self._file, protocol=pickle.HIGHEST_PROTOCOL)
             self.lines += len(batch)
             self._batches += 1
 
@@ -56,13 +56,12 @@ class PendingSpool:
         for i in range(self._batches):
             rows = pickle.load(self._file)  # our own temporary file
             skip = self._skip if i < self._skip_before else frozenset()
-            yield [PendingLine(*r) for r in rows if r[0] not in skip]
+            make = PendingLine._make
+            yield [make(r) for r in rows if r[0] not in skip]
 
     def close(self) -> None:
         self._file.close()
 
-
-_FIELDS = tuple(PendingLine.__dataclass_fields__)
 
 
 @dataclass
@@ -110,11 +109,16 @@ def compute_pass(ctx: TaskContext, repo: OfferStateRepo, stream: TextIO, *, full
             rules=rules_from(cfg), pricing=pricing, tz=shop_timezone(shop.context), now=now,
             excluded_products=excluded_products(conn, shop.tables, cfg.exclude_categories),
             shop_allows_backorders=shop.context.config_bool("PS_ORDER_OUT_OF_STOCK"),
-            stock_management=shop.context.config_bool("PS_STOCK_MANAGEMENT", True),
+            stock_management=shop.context.config_bool("PS_STOCK_MANAGEMENT", True), salt=writer.salt,
         )
+        skip = planner.skip_unchanged
         for chunk in stream_catalog(conn, shop.tables, shop.context):
             ctx.check_stop()
             for row in chunk:
+                key = builder.inputs(row)
+                if key is not None and not full and skip(key[0], row[0], row[1], key[1]):  # type: ignore[misc]
+                    result.sellable += 1  # same inputs as the line Mirakl accepted: same line
+                    continue
                 out = builder.build(row)
                 if type(out) is str:
                     result.excluded[out] += 1
@@ -124,7 +128,7 @@ def compute_pass(ctx: TaskContext, repo: OfferStateRepo, stream: TextIO, *, full
                     continue
                 assert isinstance(out, OfferLine)
                 result.sellable += 1
-                decision = planner.consider(out)
+                decision = planner.consider(out, key[1] if key is not None else 0)
                 if decision is not None:
                     writer.write(out)
                     if decision[0] != "resent":

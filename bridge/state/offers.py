@@ -1,32 +1,38 @@
 """Offer state per platform: what Mirakl accepted (digest + values), what is pending, the imports.
 
-All writes are set-based (executemany / one UPDATE per import). Lines move from ``pending`` to
+All writes are set-based (executemany / one UPDATE per import; large outcomes through
+``LOAD DATA LOCAL``, :mod:`bridge.state.offers_load`). Lines move from ``pending`` to
 ``accepted`` only when their import completed and the error report does not name them.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
+import structlog
 from sqlalchemy import and_, bindparam, case, delete, insert, null, select, update
 from sqlalchemy.dialects import mysql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from bridge.domain.offers import GONE, StoredDigests
+from bridge.state import offers_load
 from bridge.state.tables import bridge_tables
+
+log = structlog.get_logger(__name__)
 
 FINAL = ("COMPLETE", "FAILED")
 TOKEN_PREFIX = "run:"
 CHUNK = 1000
 
 
-@dataclass(frozen=True, slots=True)
-class PendingLine:
+class PendingLine(NamedTuple):
+    """A line sent (or to send) and its values; a tuple (cheap to build and to spool)."""
+
     sku: str
     id_product: int
     id_product_attribute: int
@@ -50,9 +56,17 @@ def _day(value: date | None) -> datetime | None:
     return None if value is None else datetime.combine(value, time(0, 0), tzinfo=timezone.utc)
 
 
+BULK_MIN_ROWS = 2000  # accepted lines from which LOAD DATA pays for its second connection and staging table
+
+
 class OfferStateRepo:
-    def __init__(self, engine: Engine, prefix: str) -> None:
+    def __init__(self, engine: Engine, prefix: str, *, bulk_load: bool = True, bulk_min_rows: int = BULK_MIN_ROWS
+                 ) -> None:
         self.engine = engine
+        # LOAD DATA LOCAL for large outcome writes (MariaDB/MySQL through PyMySQL); turned off for the
+        # rest of the run when the server refuses it
+        self.bulk_load = bulk_load and offers_load.supported(engine)
+        self.bulk_min_rows = bulk_min_rows
         self.t = bridge_tables(prefix)
         self.offer = self.t.offer
         self.imports = self.t.offer_import
@@ -96,15 +110,16 @@ class OfferStateRepo:
         return out
 
     def load_compact_digests(self, platform: str) -> StoredDigests:
-        """The same as :meth:`load_digests` in 24 bytes per SKU (names streamed again only if needed)."""
+        """The same as :meth:`load_digests` in 32 bytes per SKU (names streamed again only if needed)."""
         o = self.offer
 
-        def rows() -> Iterator[tuple[str, object]]:
+        def rows() -> Iterator[tuple[str, str | None, bool]]:
             with self.engine.connect() as conn:
                 result = conn.execution_options(stream_results=True, yield_per=5000).execute(
                     select(o.c.sku, o.c.hash, o.c.status).where(o.c.platform == platform))
-                for sku, digest, status in result:
-                    yield sku, (None if digest is None else b"" if status == "rejected" else bytes.fromhex(digest))
+                for part in result.partitions():  # lists of rows: no per-row fetch call
+                    for sku, digest, status in part:
+                        yield sku, digest, status == "rejected"
 
         def names() -> Iterator[str]:
             with self.engine.connect() as conn:
@@ -113,7 +128,7 @@ class OfferStateRepo:
                 for (sku,) in result:
                     yield sku
 
-        return StoredDigests(rows(), names)
+        return StoredDigests.from_hex(rows(), names)
 
     def last_values(self, platform: str, skus: Sequence[str]) -> dict[str, tuple[Decimal, int, int]]:
         """sku → (last accepted price, id_product, id_product_attribute), for zeroing vanished offers."""
@@ -198,6 +213,9 @@ class OfferStateRepo:
         process = column_type.bind_processor(dialect)
         return process(value) if process else value
 
+    def _db_day(self, value: date) -> Any:
+        return self._db_time(_day(value))
+
     def _days(self, ln: PendingLine) -> tuple[Any, Any]:
         return (self._db_time(_day(ln.discount_start)) if ln.discount_start is not None else None,
                 self._db_time(_day(ln.discount_end)) if ln.discount_end is not None else None)
@@ -258,17 +276,94 @@ class OfferStateRepo:
                 conn.execute(update(o).where(o.c.platform == platform, o.c.pending_import_id == token)
                              .values(pending_import_id=import_id))
 
-    def record_outcome(self, platform: str, import_id: str, sent: Iterable[Sequence[PendingLine]], *, status: str,
-                       rejected: Sequence[tuple[str, str]], lines_in_error: int | None, now: datetime,
-                       reason: str = "") -> int:
+    def record_outcome(self, platform: str, import_id: str,
+                       sent: Iterable[Sequence[PendingLine]] | Callable[[], Iterable[Sequence[PendingLine]]], *,
+                       status: str, rejected: Sequence[tuple[str, str]], lines_in_error: int | None, now: datetime,
+                       reason: str = "", count: int | None = None) -> int:
         """The final outcome of an import sent by this run, written once per line (no pending stage).
 
-        ``sent``: the lines of the file, in batches. COMPLETE: lines not named in ``rejected`` get the
-        values sent as accepted; rejected lines (and every line of a FAILED import) keep their last
-        accepted values, status ``rejected``. Same end state as :meth:`write_pending` +
-        :meth:`finish_import`, with one write per line instead of three. Returns the accepted count.
+        ``sent``: the lines of the file, in batches (re-iterable, or a callable giving them: read
+        again when the bulk path is refused); ``count``: how many (to choose the path). COMPLETE:
+        lines not named in ``rejected`` get the values sent as accepted; rejected lines (and every
+        line of a FAILED import) keep their last accepted values, status ``rejected``. Same end state
+        as :meth:`write_pending` + :meth:`finish_import`, with one write per line instead of three.
+        Many accepted lines on MariaDB/MySQL go through ``LOAD DATA LOCAL`` (:mod:`.offers_load`),
+        else (or when the server refuses it) through the driver's ``executemany``: same rows.
+        Returns the accepted count.
         """
-        o, oi = self.offer, self.imports
+        batches: Callable[[], Iterable[Sequence[PendingLine]]] = sent if callable(sent) else (lambda: sent)
+        if count is None and not callable(sent):
+            count = sum(len(b) for b in sent)
+        if self.bulk_load and status == "COMPLETE" and (count is None or count >= self.bulk_min_rows):
+            try:
+                return self._record_outcome_bulk(platform, import_id, batches, status=status, rejected=rejected,
+                                                 lines_in_error=lines_in_error, now=now)
+            except offers_load.LoadRefused as exc:
+                self.bulk_load = False
+                log.warning("offers.bulk_load_refused", reason=str(exc)[:500])
+        return self._record_outcome_rows(platform, import_id, batches(), status=status, rejected=rejected,
+                                         lines_in_error=lines_in_error, now=now, reason=reason)
+
+    def _accepted_row(self, platform: str, ln: PendingLine, stamp: Any) -> tuple[Any, ...]:
+        return (platform, ln.sku, ln.id_product, ln.id_product_attribute, ln.digest.hex(), ln.quantity, ln.price,
+                ln.discount_price, *self._days(ln), "accepted", stamp, stamp, stamp)
+
+    def _record_outcome_bulk(self, platform: str, import_id: str,
+                             batches: Callable[[], Iterable[Sequence[PendingLine]]], *, status: str,
+                             rejected: Sequence[tuple[str, str]], lines_in_error: int | None, now: datetime) -> int:
+        """COMPLETE import: the accepted rows spooled to a file and loaded on a dedicated connection."""
+        why = dict(rejected)
+        stamp = self._db_time(now)
+        bad: list[tuple[Any, ...]] = []
+        escape, null, db_day = offers_load.escape, offers_load.NULL, self._db_day
+        head, tail = escape(platform) + "\t", f"\taccepted\t{stamp}\t{stamp}\t{stamp}\n"
+
+        def ok_lines() -> Iterator[str]:
+            """The rows of :meth:`_accepted_row` as lines of the file (values never become SQL)."""
+            for batch in batches():
+                for sku, id_product, ipa, digest, quantity, price, discount, start, end in batch:
+                    if sku in why:
+                        bad.append((platform, sku, id_product, ipa, "rejected", why[sku][:2000], stamp, stamp))
+                        continue
+                    yield (f"{head}{escape(sku)}\t{id_product}\t{ipa}\t{digest.hex()}\t{quantity}\t{price:f}\t"
+                           f"{null if discount is None else format(discount, 'f')}\t"
+                           f"{null if start is None else db_day(start)}\t{null if end is None else db_day(end)}{tail}")
+
+        with offers_load.spooled_lines(ok_lines()) as (path, accepted):
+            engine = offers_load.local_infile_engine(self.engine)
+            try:
+                for direct in (True, False):
+                    try:
+                        with engine.begin() as conn:
+                            self._load_outcome(conn, platform, import_id, path, accepted, bad, direct=direct,
+                                               status=status, rejected=rejected, lines_in_error=lines_in_error,
+                                               now=now)
+                        break
+                    except offers_load.NotAllNew:
+                        continue  # rolled back: merged instead
+            finally:
+                engine.dispose()
+        return accepted
+
+    def _load_outcome(self, conn: Connection, platform: str, import_id: str, path: str, accepted: int,
+                      bad: list[tuple[Any, ...]], *, direct: bool, status: str, rejected: Sequence[tuple[str, str]],
+                      lines_in_error: int | None, now: datetime) -> None:
+        """One transaction: the accepted rows from ``path`` (straight into the table when the platform
+        has no row yet and ``direct``), the rejected ones, the import row."""
+        o = self.offer
+        if accepted:
+            direct = direct and conn.execute(select(o.c.sku).where(o.c.platform == platform).limit(1)).first() is None
+            offers_load.merge_rows(conn, o, self._ACCEPTED_COLS, (*self._NO_PENDING, "last_error"), path, accepted,
+                                   direct=direct)
+        if bad:
+            conn.exec_driver_sql(self._rows_sql(self._REJECTED_COLS, self._NO_PENDING), bad)
+        self._close_import(conn, platform, import_id, status=status, rejected=rejected,
+                           lines_in_error=lines_in_error, now=now)
+
+    def _record_outcome_rows(self, platform: str, import_id: str, sent: Iterable[Sequence[PendingLine]], *,
+                             status: str, rejected: Sequence[tuple[str, str]], lines_in_error: int | None,
+                             now: datetime, reason: str) -> int:
+        """:meth:`record_outcome` through the driver's ``executemany``, one batch at a time."""
         why = dict(rejected)
         complete = status == "COMPLETE"
         failed_msg = f"import {import_id} {status}: {reason}"
@@ -276,9 +371,7 @@ class OfferStateRepo:
         accepted = 0
         with self.engine.begin() as conn:
             for batch in sent:
-                ok = [(platform, ln.sku, ln.id_product, ln.id_product_attribute, ln.digest.hex(), ln.quantity,
-                       ln.price, ln.discount_price, *self._days(ln), "accepted", stamp, stamp, stamp)
-                      for ln in batch if complete and ln.sku not in why]
+                ok = [self._accepted_row(platform, ln, stamp) for ln in batch if complete and ln.sku not in why]
                 bad = [(platform, ln.sku, ln.id_product, ln.id_product_attribute, "rejected",
                         (why.get(ln.sku) or failed_msg)[:2000], stamp, stamp)
                        for ln in batch if not complete or ln.sku in why]
@@ -288,13 +381,19 @@ class OfferStateRepo:
                     accepted += len(ok)
                 if bad:
                     conn.exec_driver_sql(self._rows_sql(self._REJECTED_COLS, self._NO_PENDING), bad)
-            if rejected:  # also lines sent again unchanged (full resync), which were not queued
-                stmt = update(o).where(o.c.platform == platform, o.c.sku == bindparam("b_sku")).values(
-                    status="rejected", last_error=bindparam("b_msg"), updated_at=now)
-                conn.execute(stmt, [{"b_sku": sku, "b_msg": msg[:2000]} for sku, msg in rejected])
-            conn.execute(update(oi).where(oi.c.platform == platform, oi.c.import_id == import_id).values(
-                status=status, lines_in_error=lines_in_error, finished_at=now))
+            self._close_import(conn, platform, import_id, status=status, rejected=rejected,
+                               lines_in_error=lines_in_error, now=now)
         return accepted
+
+    def _close_import(self, conn: Connection, platform: str, import_id: str, *, status: str,
+                      rejected: Sequence[tuple[str, str]], lines_in_error: int | None, now: datetime) -> None:
+        o, oi = self.offer, self.imports
+        if rejected:  # also lines sent again unchanged (full resync), which were not queued
+            stmt = update(o).where(o.c.platform == platform, o.c.sku == bindparam("b_sku")).values(
+                status="rejected", last_error=bindparam("b_msg"), updated_at=now)
+            conn.execute(stmt, [{"b_sku": sku, "b_msg": msg[:2000]} for sku, msg in rejected])
+        conn.execute(update(oi).where(oi.c.platform == platform, oi.c.import_id == import_id).values(
+            status=status, lines_in_error=lines_in_error, finished_at=now))
 
     def finish_import(self, platform: str, import_id: str, *, status: str, rejected: Sequence[tuple[str, str]],
                       lines_in_error: int | None, now: datetime, reason: str = "") -> int:

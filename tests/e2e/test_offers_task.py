@@ -172,3 +172,57 @@ def test_import_still_running_is_picked_up_by_the_next_run(shop: Any) -> None:
         third = run_task(app, "offers", CODE)
         assert third.status == "ok" and third.counts["accepted"] == 7 and third.counts["sent"] == 0
         assert state(shop, "MUG")["status"] == "accepted" and len(offer_uploads(sim)) == 1
+
+
+def _offer_state(db: Any) -> dict[str, dict[str, Any]]:
+    """The offer-state rows of the platform without their timestamps (runs happen at other instants)."""
+    o = bridge_tables(db.prefix).offer
+    with db.engine.connect() as conn:
+        rows = conn.execute(select(o).where(o.c.platform == CODE)).mappings().all()
+    return {r["sku"]: {k: v for k, v in r.items() if k not in ("sent_at", "accepted_at", "updated_at")} for r in rows}
+
+
+def _forget_platform(db: Any) -> None:
+    t = bridge_tables(db.prefix)
+    with db.engine.begin() as conn:
+        for table in (t.offer, t.offer_import, t.cursor):
+            conn.execute(table.delete().where(table.c.platform == CODE))
+
+
+def test_the_bulk_state_write_leaves_the_state_of_the_row_by_row_write(shop: Any, monkeypatch: Any) -> None:
+    """The task's outcome write through LOAD DATA (forced here from one line) and through executemany:
+    same offer state after a first run with a line rejected, and after a stock change."""
+    from bridge.state import offers_load
+    from bridge.state.offers import OfferStateRepo
+
+    known = {shop.ids.product("SOCKS").ean13, shop.ids.product("BOOK").ean13,
+             *(c.ean13 for c in shop.ids.product("TSHIRT").combinations.values())}  # MUG unknown: rejected
+    loads: list[bool] = []
+    real = offers_load.merge_rows
+
+    def spy(*args: Any, direct: bool = False) -> None:
+        loads.append(direct)
+        real(*args, direct=direct)
+
+    monkeypatch.setattr(offers_load, "merge_rows", spy)
+    mug = shop.ids.product("MUG").id_product
+    states = []
+    for bulk in (True, False):
+        monkeypatch.setattr(OfferStateRepo.__init__, "__kwdefaults__", {"bulk_load": bulk, "bulk_min_rows": 1})
+        _forget_platform(shop)
+        with shop.engine.begin() as conn:  # the seed's stock, for both runs
+            set_stock(conn, mug, 0, 12, prefix=shop.prefix)
+            set_stock(conn, shop.ids.product("SOCKS").id_product, 0, 40, prefix=shop.prefix)
+        with MiraklSimulator(api_key=KEY, accept_any_product=False, known_product_ids=known) as sim:
+            app = make_app(shop, sim)
+            first = run_task(app, "offers", CODE)
+            assert (first.counts["accepted"], first.counts["rejected"]) == (6, 1)
+            after_first = _offer_state(shop)
+            with shop.engine.begin() as conn:
+                set_stock(conn, shop.ids.product("SOCKS").id_product, 0, 41, prefix=shop.prefix)
+            second = run_task(app, "offers", CODE)
+            assert (second.counts["accepted"], second.counts["rejected"]) == (1, 1)  # SOCKS, MUG again
+            states.append((after_first, _offer_state(shop)))
+    assert loads == [True, False]  # first run: no row yet, loaded straight; second: merged
+    assert states[0] == states[1]
+    assert states[0][0]["MUG"]["status"] == "rejected" and states[0][1]["SOCKS"]["quantity"] == 41

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import insert, update
 
 from bridge.domain.offer_builder import OfferBuilder
-from bridge.domain.offers import OfferLine, OfferRules
+from bridge.domain.offers import OfferLine, OfferPlanner, OfferRules
 from bridge.shop.catalog import excluded_products, load_pricing, shop_timezone, stream_catalog
 from bridge.shop.shop import Shop
 from bridge.testshop.products import add_specific_price, set_stock
@@ -168,3 +168,77 @@ def test_the_price_cache_gives_the_same_lines_as_computing_every_row(shop: Any, 
             outputs.append(([builder.build(row) for row in rows * 2], builder.next_change_at))  # twice: hits
     assert outputs[0] == outputs[1]
     assert any(isinstance(o, OfferLine) and o.discount_price is not None for o in outputs[0][0]) == rules.send_discounts
+
+
+def _plan(shop: Any, stored: dict[str, object], now: datetime, *, skip: bool, full: bool = False,
+          rules: OfferRules | None = None) -> tuple[Any, ...]:
+    """One pass as the task makes it: rows whose inputs digest matches are skipped when ``skip``."""
+    rules = rules or OfferRules()
+    s = Shop.from_engine(shop.engine, shop.prefix, 1)
+    with s.engine.connect() as conn:
+        pricing = load_pricing(conn, s.tables, s.context, country_iso="FR", currency_iso="EUR", now=now)
+        builder = OfferBuilder(rules=rules, pricing=pricing, tz=shop_timezone(s.context), now=now, salt="s")
+        planner = OfferPlanner(dict(stored), full=full, salt="s")
+        decisions: dict[str, Any] = {}
+        skipped = 0
+        for chunk in stream_catalog(conn, s.tables, s.context):
+            for row in chunk:
+                key = builder.inputs(row)
+                if skip and key is not None and not full and planner.skip_unchanged(key[0], row[0], row[1], key[1]):
+                    decisions[key[0]] = None
+                    skipped += 1
+                    continue
+                out = builder.build(row)
+                if isinstance(out, OfferLine):
+                    decisions[out.sku] = planner.consider(out, key[1] if key is not None else 0)
+    sm = planner.finish()
+    return decisions, (sm.new, sm.changed, sm.unchanged, sm.resent, sm.disappeared), builder.next_change_at, skipped
+
+
+def test_rows_skipped_on_their_inputs_digest_give_the_decisions_of_building_every_row(shop: Any) -> None:
+    """The unchanged-row shortcut of a delta run: same decisions, counts and next price change as
+    building and comparing every line, including prices that move by date alone."""
+    ids = shop.ids
+    local_now = NOW.astimezone(shop_timezone_of(shop)).replace(tzinfo=None)
+    mug, tshirt = ids.product("MUG").id_product, ids.product("TSHIRT").id_product
+    with shop.engine.begin() as conn:  # a discount ending in 2 days, another starting in 2 days
+        add_specific_price(conn, ids, id_product=mug, reduction="1.5", reduction_type="amount",
+                           from_=local_now - timedelta(days=1), to=local_now + timedelta(days=2))
+        add_specific_price(conn, ids, id_product=tshirt, reduction="0.1", reduction_type="percentage",
+                           from_=local_now + timedelta(days=2), to=local_now + timedelta(days=9))
+    first, counts, _, _ = _plan(shop, {}, NOW, skip=True)
+    first = {sku: d for sku, d in first.items() if d is not None}  # duplicated SKUs of the test shop left out
+    assert counts[0] >= len(first) > 5
+    stored = {sku: d[1] for sku, d in first.items()}  # what Mirakl accepted (line digest + inputs digest)
+    # nothing changed: every row skipped, nothing to send
+    again = _plan(shop, stored, NOW, skip=True)
+    assert again == (*_plan(shop, stored, NOW, skip=False)[:3], len(first))
+    assert set(again[0].values()) == {None}
+    # a stock change, and 3 days later: the mug's discount is over, the T-shirt's has begun
+    with shop.engine.begin() as conn:
+        set_stock(conn, mug, 0, 77, prefix=shop.prefix)
+    later = NOW + timedelta(days=3)
+    fast, slow = _plan(shop, stored, later, skip=True), _plan(shop, stored, later, skip=False)
+    assert fast[:3] == slow[:3]
+    changed = {sku for sku, d in fast[0].items() if d is not None}
+    assert "MUG" in changed and {sku for sku in changed if sku.startswith("TSHIRT")} == set(
+        ids.product("TSHIRT").combinations)
+    assert all(d is None or d[0] == "changed" for d in fast[0].values())
+    assert 0 < fast[3] == len(first) - len(changed)
+    # other rules: no row is skipped on a digest computed under the old ones
+    dearer = OfferRules(price_multiplier=D("1.1"))
+    assert _plan(shop, stored, NOW, skip=True, rules=dearer)[3] == 0
+    assert _plan(shop, stored, NOW, skip=True, rules=dearer)[:3] == _plan(shop, stored, NOW, skip=False,
+                                                                          rules=dearer)[:3]
+
+
+def test_a_full_resync_records_lines_whose_inputs_digest_is_missing(shop: Any) -> None:
+    first = {sku: d for sku, d in _plan(shop, {}, NOW, skip=False)[0].items() if d is not None}
+    old_style = {sku: d[1][:8] + bytes(8) for sku, d in first.items()}  # digests stored before inputs digests
+    delta = _plan(shop, old_style, NOW, skip=True)
+    assert delta[3] == 0 and set(delta[0].values()) == {None}  # nothing skipped, nothing sent
+    full = _plan(shop, old_style, NOW, skip=True, full=True)
+    sent = {sku: d for sku, d in full[0].items() if sku in first}
+    assert {d[0] for d in sent.values()} == {"refreshed"}  # sent, and recorded with its inputs digest
+    refreshed = {sku: d[1] for sku, d in sent.items()}
+    assert _plan(shop, refreshed, NOW, skip=True)[3] == len(first)

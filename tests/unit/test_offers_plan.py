@@ -19,6 +19,7 @@ from bridge.domain.offers import (
     PRICE_NOT_POSITIVE,
     VIRTUAL,
     Identifiers,
+    NewSkus,
     OfferLine,
     OfferPlanner,
     OfferRules,
@@ -262,3 +263,126 @@ class TestStoredDigests:
         quiet = {sku: v for sku, v in stored.items() if sku in {ln.sku for ln in unique}}
         compact = StoredDigests(quiet.items(), lambda: pytest.fail("names read although nothing vanished"))
         assert self._plan(compact, unique, False) == self._plan(dict(quiet), unique, False)
+
+
+class TestNewSkus:
+    """The compact table of SKUs not stored yet answers like the dict it replaced."""
+
+    def test_first_ref_of_each_key_kept_across_growth_with_clashing_low_bits(self) -> None:
+        table = NewSkus(capacity=4)
+        expected: dict[int, int] = {}
+        # keys sharing their low bits (same first slot), negative keys, 0, and plain ones
+        keys = [(n + 1) << 40 for n in range(300)] + [-(n << 33) - 1 for n in range(300)] + [0] + list(range(1, 2000, 7))
+        for n, key in enumerate(keys):
+            assert table.first_or_add(key, n) == -1
+            expected[key] = n
+        assert len(table) == len(expected) == len(set(keys))
+        assert table.capacity >= 2 * len(table)
+        for n, key in enumerate(keys):
+            assert table.first_or_add(key, 10_000 + n) == expected[key]
+        assert len(table) == len(expected)
+
+    def test_duplicates_among_thousands_of_new_skus_are_refused_with_every_product(self) -> None:
+        lines = [line(f"NEW-{n}", ref=(n, 0)) for n in range(5000)]
+        lines += [line("NEW-7", ref=(9001, 3)), line("NEW-4999", ref=(9002, 0)), line("NEW-7", ref=(9003, 0))]
+        plan = plan_offer_updates(lines, {}, full=False)
+        assert plan.summary.new == 5000
+        assert plan.summary.duplicates == {"NEW-7": [(7, 0), (9001, 3), (9003, 0)], "NEW-4999": [(4999, 0), (9002, 0)]}
+        assert len(plan.send) == 4998
+        assert {l.sku for l, _d, _w in plan.send}.isdisjoint({"NEW-7", "NEW-4999"})
+
+
+class TestSkipUnchanged:
+    """A row is skipped only when its SKU is stored, accepted, unseen, with the same inputs digest."""
+
+    def test_only_an_accepted_unseen_sku_with_the_same_inputs_is_skipped(self) -> None:
+        inputs = 0x1234_5678_9ABC_DEF0
+        accepted = line_digest(line("A"))[:8] + inputs.to_bytes(8, "big")
+        stored: dict[str, object] = {"A": accepted, "R": b"", "N": None, "G": GONE,
+                                     "OLD": line_digest(line("OLD"))}
+        planner = OfferPlanner(stored, full=False)
+        assert not planner.skip_unchanged("A", 1, 0, inputs + 1)  # other inputs
+        assert planner.skip_unchanged("A", 1, 0, inputs)
+        assert not planner.skip_unchanged("A", 2, 0, inputs)  # seen: the line is built, a duplicate
+        assert planner.consider(line("A", ref=(2, 0)), inputs) is None
+        assert planner.summary.duplicates == {"A": [(1, 0), (2, 0)]}
+        for sku in ("R", "N", "G", "NEW"):
+            assert not planner.skip_unchanged(sku, 3, 0, 0)
+        assert not planner.skip_unchanged("OLD", 4, 0, int.from_bytes(line_digest(line("OLD"))[8:], "big") + 1)
+        assert planner.summary.unchanged == 1
+
+    def test_the_stored_digest_carries_the_inputs_and_a_full_resync_refreshes_it(self) -> None:
+        stored: dict[str, object] = {"A": line_digest(line("A"))}
+        decision = OfferPlanner(dict(stored), full=True).consider(line("A"), 42)
+        assert decision == ("refreshed", line_digest(line("A"))[:8] + (42).to_bytes(8, "big"))
+        stored["A"] = decision[1]
+        assert OfferPlanner(dict(stored), full=True).consider(line("A"), 42) == ("resent", decision[1])
+        assert OfferPlanner(dict(stored), full=False).consider(line("A"), 42) is None
+        assert OfferPlanner(dict(stored), full=False).consider(line("A", qty=9), 43)[0] == "changed"  # type: ignore[index]
+
+
+class TestInputsDigest:
+    """``OfferBuilder.inputs``: the digest a delta run skips unchanged rows on."""
+
+    ROW = (7, 70, "TS-RED", "3000000000017", "", "TS", "", "", 3, 0, 0, 1, 1, 1, D("20.000000"), D("2.000000"),
+           D("0.000000"), None, 1, 5, 2)
+
+    @staticmethod
+    def builder(**changes: object) -> object:
+        from bridge.domain.offer_builder import OfferBuilder, PricingData
+        from bridge.domain.pricing import PriceSettings, Visitor
+
+        pricing = PricingData(visitor=Visitor(1, 1, 8, 1), settings=PriceSettings(),
+                              tax_rates=changes.pop("tax_rates", {1: D("20")}),  # type: ignore[arg-type]
+                              specific_prices=changes.pop("specific_prices", {}),  # type: ignore[arg-type]
+                              group_reductions=changes.pop("group_reductions", {}))  # type: ignore[arg-type]
+        args: dict[str, object] = {"rules": OfferRules(exclude_references=frozenset({"X1", "X2", "X3"})),
+                                   "pricing": pricing, "tz": PARIS, "now": datetime(2025, 6, 1, tzinfo=timezone.utc),
+                                   "salt": "s", **changes}
+        return OfferBuilder(**args)  # type: ignore[arg-type]
+
+    def test_the_same_inputs_give_the_same_digest_and_any_input_another(self) -> None:
+        sku, base = self.builder().inputs(self.ROW)  # type: ignore[attr-defined]
+        assert sku == "TS-RED"
+        assert self.builder().inputs(self.ROW) == (sku, base)  # type: ignore[attr-defined]
+        sp = SpecificPrice(1, id_product=7, reduction=D("0.1"), reduction_type="percentage",
+                           ends_at=datetime(2025, 6, 3, tzinfo=timezone.utc))
+        others = [
+            self.builder().inputs((*self.ROW[:19], 6, 2)),  # type: ignore[attr-defined]  # stock
+            self.builder().inputs((*self.ROW[:14], D("20.01"), *self.ROW[15:])),  # type: ignore[attr-defined]
+            self.builder(tax_rates={1: D("21")}).inputs(self.ROW),  # type: ignore[attr-defined]
+            self.builder(group_reductions={7: D("0.05")}).inputs(self.ROW),  # type: ignore[attr-defined]
+            self.builder(excluded_products=frozenset({9})).inputs(self.ROW),  # type: ignore[attr-defined]
+            self.builder(salt="t").inputs(self.ROW),  # type: ignore[attr-defined]
+            self.builder(specific_prices={7: [sp]}).inputs(self.ROW),  # type: ignore[attr-defined]
+            self.builder(shop_allows_backorders=True).inputs(self.ROW),  # type: ignore[attr-defined]
+            self.builder(rules=OfferRules(price_multiplier=D("1.1"))).inputs(self.ROW),  # type: ignore[attr-defined]
+        ]
+        assert len({d for _sku, d in others} | {base}) == len(others) + 1
+        # the specific price applies until June 3: from then on, the row's digest is the one without it
+        late = self.builder(specific_prices={7: [sp]}, now=datetime(2025, 6, 4, tzinfo=timezone.utc))
+        assert late.inputs(self.ROW) == (sku, base)  # type: ignore[attr-defined]
+
+    def test_the_digest_is_the_same_in_another_process(self) -> None:
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        root = str(Path(__file__).resolve().parents[2])
+        code = ("from tests.unit.test_offers_plan import TestInputsDigest as T; "
+                "print(T.builder().inputs(T.ROW)[1])")
+        digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                  cwd=root, env={"PYTHONHASHSEED": seed, "PYTHONPATH": root}).stdout.strip()
+                   for seed in ("1", "2", "3")}
+        assert len(digests) == 1 and digests != {""}
+
+
+def test_stored_digests_from_the_state_rows_hex_equal_the_ones_from_bytes() -> None:
+    from bridge.domain.offers import StoredDigests
+
+    stored: dict[str, object] = {f"S{n}": bytes([n % 7, 0, 0, 0, 0, 0, 0, n % 3]) + bytes([n]) * 8 for n in range(50)}
+    stored.update({"NEVER": None, "REJ": b"", "GONE": GONE, "LOW": bytes(7) + b"\x01" + bytes(8)})
+    rows = [(sku, None if v is None else "ff" * 16 if v == b"" else v.hex(), v == b"")  # type: ignore[union-attr]
+            for sku, v in stored.items()]
+    a, b = StoredDigests(stored.items()), StoredDigests.from_hex(rows)
+    assert (a.keys, a.values, a.inputs) == (b.keys, b.values, b.inputs)

@@ -1,0 +1,187 @@
+"""Bulk writes of offer-state rows with ``LOAD DATA LOCAL INFILE`` (MariaDB/MySQL through PyMySQL).
+
+The rows are spooled to a temporary tab-separated file and loaded into a temporary staging table,
+then merged into the state table with one ``INSERT … SELECT … ON DUPLICATE KEY UPDATE`` compiled by
+SQLAlchemy. Values never enter SQL text: they travel in the file, in ``LOAD DATA``'s escaped format
+(``\\N`` for NULL; backslash, tab, newline, carriage return and NUL escaped), and the file's name is a
+bound parameter. It replaces the driver's ``executemany``, whose per-parameter escaping in Python was
+most of the cost of recording a first full export (200,000 rows).
+
+Security (docs/security.md): a client that allows ``LOAD DATA LOCAL`` lets the server ask it for
+a file. Only a dedicated connection, opened for this write and closed after it, allows it, and that
+connection sends only the file the bridge itself named in its statement; any other request from
+the server is refused. When the server refuses ``LOCAL`` (``local_infile`` OFF), the caller falls
+back to ``executemany`` (same rows).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Column, Integer, MetaData, Table, create_engine, null, select
+from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\0": "\\0"})
+
+# errors meaning "not allowed here": LOCAL off (MariaDB 4166, MariaDB/MySQL 1148, MySQL 8 3948, client
+# 2068), no right to create a temporary table (1044, 1142)
+REFUSED_CODES = frozenset({4166, 1148, 3948, 2068, 1044, 1142})
+
+
+class LoadRefused(Exception):
+    """The server (or its configuration) does not accept ``LOAD DATA LOCAL``: use the other path."""
+
+
+NULL = "\\N"
+
+
+def escape(text: str) -> str:
+    """A text value in ``LOAD DATA``'s default escaped format (most values have nothing to escape)."""
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text or "\0" in text:
+        return text.translate(_ESCAPES)
+    return text
+
+
+def tsv_cell(value: Any) -> str:
+    """One value in ``LOAD DATA``'s default escaped format."""
+    if value is None:
+        return NULL
+    if type(value) is Decimal:
+        return format(value, "f")
+    return escape(value if type(value) is str else str(value))
+
+
+def supported(engine: Engine) -> bool:
+    return engine.dialect.name in ("mysql", "mariadb") and engine.dialect.driver == "pymysql"
+
+
+def _guarded_connection_class() -> type:
+    import pymysql.connections  # type: ignore[import-untyped]
+    from pymysql import err
+    from pymysql.protocol import LoadLocalPacketWrapper  # type: ignore[import-untyped]
+
+    class GuardedResult(pymysql.connections.MySQLResult):  # type: ignore[misc]
+        def _read_load_local_packet(self, first_packet: Any) -> None:
+            conn = self.connection
+            asked = LoadLocalPacketWrapper(first_packet).filename
+            allowed = getattr(conn, "bridge_load_file", None)
+            if allowed is None or asked != allowed:
+                conn.write_packet(b"")  # send nothing: the server ends the statement
+                conn._read_packet()  # noqa: SLF001 - its answer (an error packet raises here)
+                raise err.OperationalError(2068, f"the server asked for a file the bridge did not name: {asked!r}")
+            super()._read_load_local_packet(first_packet)
+
+    class GuardedConnection(pymysql.connections.Connection):  # type: ignore[misc]
+        """PyMySQL connection that sends, on a LOAD DATA LOCAL request, only ``bridge_load_file``."""
+
+        bridge_load_file: bytes | None = None
+
+        def _read_query_result(self, unbuffered: bool = False) -> int:
+            self._result = None
+            result = GuardedResult(self)
+            if unbuffered:
+                result.init_unbuffered_query()
+            else:
+                result.read()
+            self._result = result
+            if result.server_status is not None:
+                self.server_status = result.server_status
+            return int(result.affected_rows or 0)
+
+    return GuardedConnection
+
+
+def local_infile_engine(engine: Engine) -> Engine:
+    """An engine without pool whose single connection allows LOAD DATA LOCAL (guarded), with the same
+    URL, character set and session settings (sql_mode, time_zone) as ``engine``'s connections."""
+    cls = _guarded_connection_class()
+    cargs, cparams = engine.dialect.create_connect_args(engine.url)
+    cparams = {**cparams, "charset": "utf8mb4", "local_infile": True}
+    cparams.setdefault("connect_timeout", 10)
+    with engine.connect() as conn:
+        sql_mode, time_zone = conn.exec_driver_sql("SELECT @@SESSION.sql_mode, @@SESSION.time_zone").one()
+
+    def creator() -> Any:
+        raw = cls(*cargs, **cparams)
+        with raw.cursor() as cur:
+            cur.execute("SET SESSION sql_mode = %s, time_zone = %s", (sql_mode, time_zone))
+        return raw
+
+    return create_engine(engine.url, creator=creator, poolclass=NullPool)
+
+
+@contextmanager
+def spooled_lines(lines: Iterable[str]) -> Iterator[tuple[str, int]]:
+    """A temporary file holding ``lines`` (each ending in a newline): (path, count), removed afterwards."""
+    fd, path = tempfile.mkstemp(prefix="bridge-offers-", suffix=".tsv")
+    try:
+        n = 0
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            write = f.write
+            for line in lines:
+                write(line)
+                n += 1
+        yield path, n
+    finally:
+        os.unlink(path)
+
+
+class NotAllNew(Exception):
+    """A direct load met rows that already exist (or equal under the column's collation)."""
+
+
+_LOAD_OPTIONS = "CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'"
+
+
+def merge_rows(conn: Connection, target: Table, cols: tuple[str, ...], nulls: tuple[str, ...], path: str,
+               count: int, *, direct: bool = False) -> None:
+    """Write the ``count`` rows of ``cols`` in ``path`` to ``target``, on ``conn``'s transaction.
+
+    ``direct``: loaded straight into ``target``, for rows that cannot exist yet; ``NotAllNew`` when
+    some did (a LOCAL load skips them with a warning): roll back and merge instead. Otherwise
+    loaded into a temporary staging table (``CREATE TEMPORARY TABLE`` does not end the transaction)
+    and upserted in file order: ``cols`` updated on an existing (primary key) row, ``nulls`` set to
+    NULL — the same result as the rows' upserts one after the other. ``LoadRefused`` when the
+    server does not allow it (LOCAL off, no right to create a temporary table).
+    """
+    quote = conn.dialect.identifier_preparer.quote
+    column_list = ", ".join(quote(c) for c in cols)  # identifiers of the reflected table only
+    if direct:
+        table = target
+    else:
+        table = Table(target.name + "_load", MetaData(), Column("seq", Integer, primary_key=True, autoincrement=True),
+                      *(Column(c, target.c[c].type) for c in cols), prefixes=["TEMPORARY"])
+    load = f"LOAD DATA LOCAL INFILE %s INTO TABLE {quote(table.name)} {_LOAD_OPTIONS} ({column_list})"
+    raw: Any = conn.connection.driver_connection
+    raw.bridge_load_file = os.fsencode(path)
+    try:
+        if not direct:
+            conn.exec_driver_sql(f"DROP TEMPORARY TABLE IF EXISTS `{table.name}`")
+            table.create(conn)
+        loaded = conn.exec_driver_sql(load, (path,)).rowcount
+    except DBAPIError as exc:
+        code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
+        if code in REFUSED_CODES:
+            raise LoadRefused(str(exc.orig)) from exc
+        raise
+    finally:
+        raw.bridge_load_file = None
+    warnings = conn.exec_driver_sql("SHOW COUNT(*) WARNINGS").scalar()
+    if direct and (loaded != count or warnings):
+        raise NotAllNew(f"{count - loaded} of {count} rows already there")
+    if loaded != count or warnings:
+        raise RuntimeError(f"LOAD DATA loaded {loaded} of {count} rows with {warnings} warnings")
+    if direct:
+        return
+    ins = mysql.insert(target).from_select(list(cols), select(*(table.c[c] for c in cols)).order_by(table.c.seq))
+    conn.execute(ins.on_duplicate_key_update({**{c: ins.inserted[c] for c in cols if c not in ("platform", "sku")},
+                                              **{c: null() for c in nulls}}))
+    conn.exec_driver_sql(f"DROP TEMPORARY TABLE `{table.name}`")
