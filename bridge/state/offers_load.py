@@ -60,7 +60,15 @@ def tsv_cell(value: Any) -> str:
 
 
 def supported(engine: Engine) -> bool:
-    return engine.dialect.name in ("mysql", "mariadb") and engine.dialect.driver == "pymysql"
+    """PyMySQL on MariaDB/MySQL, with the two PyMySQL internals the guard overrides still present: a
+    PyMySQL that renamed them gets the executemany path, never an unguarded ``local_infile``."""
+    if engine.dialect.name not in ("mysql", "mariadb") or engine.dialect.driver != "pymysql":
+        return False
+    import pymysql.connections  # type: ignore[import-untyped]
+
+    return hasattr(pymysql.connections.MySQLResult, "_read_load_local_packet") and hasattr(
+        pymysql.connections.Connection, "_read_query_result"
+    )
 
 
 def _guarded_connection_class() -> type:

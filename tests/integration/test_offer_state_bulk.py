@@ -162,3 +162,13 @@ def test_cells_are_escaped_for_load_data() -> None:
     assert offers_load.tsv_cell(Decimal("1E+1")) == "10"
     assert offers_load.tsv_cell(Decimal("12.50")) == "12.50"
     assert offers_load.tsv_cell(7) == "7"
+
+
+def test_a_pymysql_without_the_guarded_internals_never_gets_local_infile(monkeypatch: Any) -> None:
+    import pymysql.connections
+
+    engine = create_engine("mysql+pymysql://bridge@127.0.0.1/none", poolclass=NullPool)
+    assert offers_load.supported(engine)
+    monkeypatch.delattr(pymysql.connections.MySQLResult, "_read_load_local_packet")
+    assert not offers_load.supported(engine)
+    assert not offers_load.supported(create_engine("sqlite://"))
