@@ -252,6 +252,12 @@ def claim_for_import(conn: Connection, t: BridgeTables, platform: str, order_id:
     if insert_order(conn, t, platform, order_id, status=IMPORTING, now=now, mirakl_state=mirakl_state,
                     mirakl_created_at=mirakl_created_at):
         return True
+    return _claim_existing(conn, t, platform, order_id, now=now, mirakl_state=mirakl_state)
+
+
+def _claim_existing(conn: Connection, t: BridgeTables, platform: str, order_id: str, *, now: datetime,
+                    mirakl_state: str) -> bool:
+    """The claim of an order whose row exists: locked, taken unless it already has a shop order."""
     row = get_order(conn, t, platform, order_id, for_update=True)
     if row is None or row.status in HAS_SHOP_ORDER or row.id_order is not None:
         return False
@@ -478,11 +484,7 @@ def claim_new_for_import(conn: Connection, t: BridgeTables, platform: str, order
         return True
     except IntegrityError:
         pass
-    row = get_order(conn, t, platform, order_id, for_update=True)
-    if row is None or row.status in HAS_SHOP_ORDER or row.id_order is not None:
-        return False
-    return set_status(conn, t, platform, order_id, status=IMPORTING, now=now, expected=[row.status],
-                      mirakl_state=mirakl_state or row.mirakl_state)
+    return _claim_existing(conn, t, platform, order_id, now=now, mirakl_state=mirakl_state)
 
 
 def mark_imported_once(conn: Connection, t: BridgeTables, platform: str, order_id: str, *, id_order: int,
