@@ -178,7 +178,9 @@ def _record_intended(
                 todo.append(order)
         if not todo:
             return []
-        _, stock, reserved = read_shop_figures(conn, app, ctx.platform, todo, matches)
+        # stock locked first: the serialisation point between runs (read_shop_figures); the order-map
+        # statements above are locking ones, so the reservations are read in a snapshot taken after it
+        _, stock, reserved = read_shop_figures(conn, app, ctx.platform, todo, matches, lock_stock=True)
         decided = decide(todo, stock, reserved, matches, policy_of(ctx.platform))
         answer = [d for d in decided if d.outcome != "leave"]
         left = [d for d in decided if d.outcome == "leave"]

@@ -78,11 +78,20 @@ def read_shop_figures(
     platform: PlatformConfig,
     orders: Iterable[MiraklOrder],
     matches: Mapping[str, SkuMatch] | None = None,
+    *,
+    lock_stock: bool = False,
 ) -> tuple[dict[str, SkuMatch], dict[Key, StockLevel], dict[Key, int]]:
-    """SKU matches, stock rows and reserved units for these orders, read in the caller's transaction."""
+    """SKU matches, stock rows and reserved units for these orders, read in the caller's transaction.
+
+    ``lock_stock``: the stock rows are read ``FOR UPDATE`` before the reservations. That lock is what
+    keeps two runs deciding orders of the same products apart when their named locks are gone: the
+    second waits for the first's commit, and its reservation read (a consistent read, whose snapshot
+    InnoDB takes at the transaction's first non-locking read, so after the lock was granted) then
+    sees the first run's decisions. The caller must not read anything without a lock before it.
+    """
     shop = app.shop
     ctx = shop.context
-    skus = {ln.offer_sku for o in orders for ln in o.lines}
+    skus = {ln.offer_sku for o in orders for ln in o.lines if ln.offer_sku}  # resolve_skus skips empty ones
     if matches is None or not skus <= matches.keys():
         matches = match_skus(conn, app, platform, orders)
     refs = [m.ref for m in (matches.get(s) for s in skus) if m is not None and m.ref is not None]
@@ -94,6 +103,7 @@ def read_shop_figures(
         share_stock=ctx.share_stock,
         refs=refs,
         default_out_of_stock=ctx.config_int("PS_ORDER_OUT_OF_STOCK", 0),
+        for_update=lock_stock,
     )
     if not ctx.config_bool("PS_STOCK_MANAGEMENT", True):  # PrestaShop sells without counting: so do we
         stock = {k: StockLevel(v.quantity, 1, v.id_stock_available) for k, v in stock.items()}

@@ -154,7 +154,7 @@ def test_a_second_daemon_refuses_to_start_and_manual_runs_racing_the_daemon_dupl
     assert_clean(audit(shop, sim, scenario="Two bridges: daemon + manual runs + HTTP", runs=runs, initial=initial))
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
 def test_bridges_running_side_by_side_without_their_named_locks_never_accept_beyond_stock(
         shop: Any, sim: MiraklSimulator, tmp_path: Path, seed: int) -> None:
     """What a bridge whose lock connection was cut does: the database row locks alone keep them apart."""
