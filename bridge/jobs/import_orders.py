@@ -160,7 +160,7 @@ def _process(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder, link: Ru
 def _import(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder, conn: Connection) -> None:
     p, t, now, ref = ctx.platform, ctx.app.state.t, ctx.now(), order.order_id
     with conn.begin() as trans:
-        if not omap.claim_new_for_import(conn, t, p.code, ref, now=now, mirakl_state=order.state,
+        if not omap.claim_new_for_import_sent(conn, t, p.code, ref, now=now, mirakl_state=order.state,
                                          mirakl_created_at=order.created_date):
             ctx.report.count("skipped")
             ctx.report.add("skipped", order_id=ref, reason="imported by another process")
@@ -172,7 +172,7 @@ def _import(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder, conn: Con
                 f"{s['sku']} wanted {s['wanted']}, available {s['available']}" for s in short), code=SHORTAGE)
         written = writer.write(conn, prepared, flag_out_of_stock=p.orders.flag_out_of_stock, now=now)
         fault_point("import.after_write")
-        if not omap.mark_imported_once(conn, t, p.code, ref, id_order=written.id_order,
+        if not omap.mark_imported_sent(conn, t, p.code, ref, id_order=written.id_order,
                                        reference=written.reference, id_customer=written.id_customer, now=now):
             raise AssertionError(f"order map row of {ref} left 'importing' under our lock")
         fault_point("import.before_commit")

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, select, update
+from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.types import DateTime
 
 from bridge.domain.order_text import clean_name
 from bridge.shop.context import ShopContext
-from bridge.shop.rows import cached, column_length, complete, fit, insert_row, storable
+from bridge.shop.rows import cached, column_length, complete, execute, fit, insert_row, storable
 from bridge.shop.schema import ShopTables
 
 
@@ -109,6 +110,14 @@ def remember_customer(conn: Connection, mapping: Table, *, platform: str, mirakl
         conn.execute(update(mapping).where(and_(mapping.c.platform == platform,
                                                 mapping.c.mirakl_customer_id == mirakl_customer_id))
                      .values(id_customer=id_customer))
+        return
+    if conn.dialect.name == "mysql":
+        # the same row, through the driver: created_at converted here as ``UtcDateTime`` does (naive UTC)
+        execute(conn, mapping, ("remember_customer_sent",), lambda: insert(mapping).values(
+            platform=bindparam("b_platform"), mirakl_customer_id=bindparam("b_cid"),
+            id_customer=bindparam("b_customer"), created_at=bindparam("b_at", type_=DateTime())),
+            {"b_platform": platform, "b_cid": mirakl_customer_id, "b_customer": id_customer,
+             "b_at": now_utc.astimezone(UTC).replace(tzinfo=None)})
         return
     insert_row(conn, mapping, {"platform": platform, "mirakl_customer_id": mirakl_customer_id,
                                "id_customer": id_customer, "created_at": now_utc.astimezone(UTC)})

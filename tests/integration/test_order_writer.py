@@ -420,9 +420,22 @@ def _written_rows(ps: Shop, written: WrittenOrder) -> dict[str, list[dict[str, A
         "customer": rows(ps, "customer", id_customer=written.id_customer),
         "customer_group": rows(ps, "customer_group", id_customer=written.id_customer),
         "stock_mvt": rows(ps, "stock_mvt", id_order=written.id_order),
+        "customer_mapping": _mapping_rows(ps, written.id_customer),
     }
     return {table: sorted(({k: v for k, v in r.items() if k not in _PER_ORDER} for r in found_rows), key=repr)
             for table, found_rows in found.items()}
+
+
+def _mapping_rows(ps: Shop, id_customer: int) -> list[dict[str, Any]]:
+    """The bridge's customer mapping rows of a customer (the Mirakl customer id left out: one per order here)."""
+    from sqlalchemy import select
+
+    from bridge.state.tables import bridge_tables
+
+    m = bridge_tables(ps.prefix).customer
+    with ps.engine.connect() as conn:
+        found = conn.execute(select(m).where(m.c.id_customer == id_customer)).mappings().all()
+    return [{k: v for k, v in r.items() if k != "mirakl_customer_id"} for r in found]
 
 
 def test_statements_sent_through_the_driver_write_the_same_rows_as_core(
@@ -434,15 +447,26 @@ def test_statements_sent_through_the_driver_write_the_same_rows_as_core(
     lines = (line("TSHIRT-S-BLUE", 2, "24.00", shipping="4.90"), line("MUG", 1, "9.90"))
     billing = address(firstname="Paul", street_1="3 avenue Foch", zip_code="69006", city="Lyon")
     plat = platform()
+    compiled, sent_keys = shop_rows._compiled, {}
+
+    def spy(conn: Any, table: Any, key: Any, build: Any) -> Any:
+        found = compiled(conn, table, key, build)
+        sent_keys[key] = found is not None
+        return found
+
+    monkeypatch.setattr(shop_rows, "_compiled", spy)
     fast, _ = write(ps, order("DRV-1", *lines, billing_address=billing), plat)
     monkeypatch.setattr(shop_rows, "_compiled", lambda *_a, **_k: None)
     core, _ = write(ps, order("DRV-2", *lines, billing_address=billing), plat)
     got_fast, got_core = _written_rows(ps, fast), _written_rows(ps, core)
     assert got_fast == got_core
     for table in ("orders", "order_detail", "order_detail_tax", "order_carrier", "order_history", "order_invoice",
-                  "order_payment", "order_invoice_payment", "cart", "cart_product", "customer", "customer_group"):
+                  "order_payment", "order_invoice_payment", "cart", "cart_product", "customer", "customer_group",
+                  "customer_mapping"):
         assert got_fast[table], f"no {table} row written: the comparison would prove nothing"
     assert len(got_fast["address"]) == 2
+    if ps.engine.dialect.name == "mysql":  # the mapping row of the first order went through the driver
+        assert sent_keys.get(("remember_customer_sent",)) is True
 
 
 def test_the_import_claim_and_mark_built_once_leave_the_same_order_map_rows(ps: Shop) -> None:
@@ -460,8 +484,9 @@ def test_the_import_claim_and_mark_built_once_leave_the_same_order_map_rows(ps: 
         assert found is not None
         return {k: v for k, v in found.__dict__.items() if k not in ("id", "mirakl_order_id")}
 
-    pairs = ((omap.claim_for_import, omap.mark_imported), (omap.claim_new_for_import, omap.mark_imported_once))
-    for (claim, mark), order_id in zip(pairs, ("MAP-OLD", "MAP-NEW"), strict=True):
+    pairs = ((omap.claim_for_import, omap.mark_imported), (omap.claim_new_for_import, omap.mark_imported_once),
+             (omap.claim_new_for_import_sent, omap.mark_imported_sent))
+    for (claim, mark), order_id in zip(pairs, ("MAP-OLD", "MAP-NEW", "MAP-SENT"), strict=True):
         with ps.engine.begin() as conn:
             assert claim(conn, t, "testmp", order_id, now=NOW, mirakl_state="SHIPPING", mirakl_created_at=created)
         claimed = state(order_id)
@@ -471,12 +496,20 @@ def test_the_import_claim_and_mark_built_once_leave_the_same_order_map_rows(ps: 
             assert not claim(conn, t, "testmp", order_id, now=NOW)  # imported: never claimed again
         if order_id == "MAP-OLD":
             old = (claimed, state(order_id))
-    assert (claimed, state("MAP-NEW")) == old
+        if order_id == "MAP-NEW":
+            assert (claimed, state(order_id)) == old
+    assert (claimed, state("MAP-SENT")) == old
+    if ps.engine.dialect.name == "mysql":  # the sent variants really went through the driver
+        sent = t.order.info["bridge_driver_sql"]
+        assert sent[("mysql", "claim_sent")] is not None and sent[("mysql", "mark_imported_sent")] is not None
     assert old[0]["status"] == omap.IMPORTING and old[1]["status"] == omap.IMPORTED and old[1]["id_order"] == 41
     with ps.engine.begin() as conn:  # an existing held row is claimed through the lock-and-update path
         omap.insert_order(conn, t, "testmp", "MAP-HELD", status=omap.HELD, now=NOW)
         assert omap.claim_new_for_import(conn, t, "testmp", "MAP-HELD", now=NOW, mirakl_state="SHIPPING")
+        omap.insert_order(conn, t, "testmp", "MAP-HELD2", status=omap.HELD, now=NOW)
+        assert omap.claim_new_for_import_sent(conn, t, "testmp", "MAP-HELD2", now=NOW, mirakl_state="SHIPPING")
     assert state("MAP-HELD")["status"] == omap.IMPORTING
+    assert state("MAP-HELD2")["status"] == omap.IMPORTING
 
 
 @pytest.mark.parametrize("rescan", [0, 100])
