@@ -466,7 +466,7 @@ def test_statements_sent_through_the_driver_write_the_same_rows_as_core(
         assert got_fast[table], f"no {table} row written: the comparison would prove nothing"
     assert len(got_fast["address"]) == 2
     if ps.engine.dialect.name == "mysql":  # the mapping row of the first order went through the driver
-        assert sent_keys.get(("remember_customer_sent",)) is True
+        assert sent_keys.get(("remember_customer_sent", False)) is True
 
 
 def test_the_import_claim_and_mark_built_once_leave_the_same_order_map_rows(ps: Shop) -> None:
@@ -554,3 +554,79 @@ def test_a_writer_numbers_invoices_after_every_invoice_of_the_shop_not_only_its_
     assert import_one("G5-A") == 43
     shop_invoice(60)
     assert import_one("G6-A") == 61
+
+
+def _batched_write(ps: Shop, mirakl_order: Any, plat: Any) -> tuple[WrittenOrder, dict[tuple[int, int], int]]:
+    """``write`` on a connection with multi-statement batches on (as the import run's connection)."""
+    from bridge.shop.rows import allow_batches
+
+    writer = OrderWriter(ps)
+    conn = ps.engine.connect()
+    try:
+        assert allow_batches(conn)
+        with conn.begin():
+            prepared = writer.prepare(conn, mirakl_order, plat)
+            before = inv.stock_snapshot(conn, ps.prefix, {k[0] for k in prepared.draft.quantities})
+            written = writer.write(conn, prepared, flag_out_of_stock=True, now=NOW)
+    finally:
+        conn.invalidate()
+        conn.close()
+    return written, before
+
+
+def test_the_tail_of_an_order_sent_as_one_batch_writes_the_same_rows(ps: Shop) -> None:
+    """MariaDB/MySQL: customer + group + mapping (by LAST_INSERT_ID) in one multi-statement round trip,
+    and detail taxes, carrier, payment (+ its invoice link by LAST_INSERT_ID), history, sales and stock in
+    another, write the same rows as one by one (the mapping row included)."""
+    if ps.engine.dialect.name != "mysql":
+        pytest.skip("multi-statement batches are MariaDB/MySQL only")
+    from sqlalchemy import event
+
+    lines = (line("TSHIRT-S-BLUE", 2, "24.00", shipping="4.90"), line("MUG", 1, "9.90"))
+    plat = platform()
+    one_by_one, before1 = write(ps, order("BAT-1", *lines), plat)
+    assert_consistent(ps, one_by_one, before1)
+    sent: list[str] = []
+
+    def spy(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        sent.append(sql)
+
+    event.listen(ps.engine, "before_cursor_execute", spy)
+    try:
+        batched, before2 = _batched_write(ps, order("BAT-2", *lines), plat)
+    finally:
+        event.remove(ps.engine, "before_cursor_execute", spy)
+    assert_consistent(ps, batched, before2)
+    got_one, got_batched = _written_rows(ps, one_by_one), _written_rows(ps, batched)
+    assert got_batched == got_one
+    assert got_batched["order_invoice_payment"] and got_batched["order_detail_tax"] and got_batched["order_history"]
+    payment = row(ps, "order_payment", order_reference=batched.reference)
+    link = row(ps, "order_invoice_payment", id_order=batched.id_order)
+    assert link["id_order_payment"] == payment["id_order_payment"]
+    batches = [s for s in sent if ";\n" in s]
+    assert len(batches) == 2  # customer + group + mapping, then the tail
+    assert batches[0].count(";\n") == 2 and "last_insert_id()" in batches[0].lower()
+    assert batches[1].count(";\n") >= 5
+
+
+def test_an_error_in_a_later_statement_of_a_batch_is_raised_and_rolls_the_transaction_back(ps: Shop) -> None:
+    if ps.engine.dialect.name != "mysql":
+        pytest.skip("multi-statement batches are MariaDB/MySQL only")
+    from sqlalchemy.exc import IntegrityError
+
+    from bridge.shop.rows import Batch, allow_batches, insert_row
+
+    cg = ps.tables["customer_group"]
+    conn = ps.engine.connect()
+    try:
+        assert allow_batches(conn)
+        with pytest.raises(IntegrityError), conn.begin():
+            batch = Batch(conn)
+            assert insert_row(batch, cg, {"id_customer": 987654, "id_group": 1}) == 0  # queued
+            insert_row(batch, cg, {"id_customer": 987654, "id_group": 2})
+            insert_row(batch, cg, {"id_customer": 987654, "id_group": 1})  # duplicate key: the third statement
+            batch.flush()
+    finally:
+        conn.invalidate()
+        conn.close()
+    assert rows(ps, "customer_group", id_customer=987654) == []
