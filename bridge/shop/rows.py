@@ -293,8 +293,13 @@ def allow_batches(conn: Any) -> bool:
     raw = conn.connection.driver_connection
     if not hasattr(raw, "_execute_command"):  # not PyMySQL
         return False
-    raw._execute_command(COMMAND.COM_SET_OPTION, struct.pack("<H", 0))  # MYSQL_OPTION_MULTI_STATEMENTS_ON
-    packet = raw._read_packet()  # an error packet raises here
+    from pymysql.err import Error as DriverError
+
+    try:
+        raw._execute_command(COMMAND.COM_SET_OPTION, struct.pack("<H", 0))  # MYSQL_OPTION_MULTI_STATEMENTS_ON
+        packet = raw._read_packet()  # an error packet raises here (read whole: the connection stays usable)
+    except DriverError:  # a server or proxy refusing it: statements go one by one
+        return False
     if not (packet.is_eof_packet() or packet.is_ok_packet()):
         raise RuntimeError("unexpected answer to COM_SET_OPTION")
     event.listen(conn, "after_cursor_execute", _read_batch_results)
