@@ -37,6 +37,7 @@ from bridge.errors import SkippableError
 from bridge.faults import fault_point
 from bridge.jobs.context import TaskContext
 from bridge.shop.order_writer import OrderWriter
+from bridge.shop.rows import BATCHES, allow_batches
 from bridge.state import orders as omap
 
 log = structlog.get_logger(__name__)
@@ -90,6 +91,9 @@ class RunConnection:
     Checking a connection out of the pool for every order cost two round trips (the pre-ping, and the
     rollback that resets it on return). A database error on an order discards this connection (it may
     be dead, e.g. killed or the server restarted): the next order gets a fresh, pinged one from the pool.
+    On MariaDB/MySQL the connection has the server's multi-statement option on (``allow_batches``: the
+    tail of each order in one round trip, docs/security.md); it is therefore closed at the end, never
+    returned to the pool.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -100,12 +104,15 @@ class RunConnection:
         if self._conn is None or self._conn.closed or self._conn.invalidated:
             self.discard()
             self._conn = self._engine.connect()
+            allow_batches(self._conn)  # MariaDB/MySQL: this connection only, never returned to the pool
         return self._conn
 
     def discard(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
+                if conn.info.get(BATCHES) and not conn.invalidated:
+                    conn.invalidate()  # the multi-statement option stays with it: closed, not pooled
                 conn.close()
             except DBAPIError:  # already dead: the pool drops it
                 pass
@@ -160,7 +167,7 @@ def _process(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder, link: Ru
 def _import(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder, conn: Connection) -> None:
     p, t, now, ref = ctx.platform, ctx.app.state.t, ctx.now(), order.order_id
     with conn.begin() as trans:
-        if not omap.claim_new_for_import(conn, t, p.code, ref, now=now, mirakl_state=order.state,
+        if not omap.claim_new_for_import_sent(conn, t, p.code, ref, now=now, mirakl_state=order.state,
                                          mirakl_created_at=order.created_date):
             ctx.report.count("skipped")
             ctx.report.add("skipped", order_id=ref, reason="imported by another process")
@@ -172,7 +179,7 @@ def _import(ctx: TaskContext, writer: OrderWriter, order: MiraklOrder, conn: Con
                 f"{s['sku']} wanted {s['wanted']}, available {s['available']}" for s in short), code=SHORTAGE)
         written = writer.write(conn, prepared, flag_out_of_stock=p.orders.flag_out_of_stock, now=now)
         fault_point("import.after_write")
-        if not omap.mark_imported_once(conn, t, p.code, ref, id_order=written.id_order,
+        if not omap.mark_imported_sent(conn, t, p.code, ref, id_order=written.id_order,
                                        reference=written.reference, id_customer=written.id_customer, now=now):
             raise AssertionError(f"order map row of {ref} left 'importing' under our lock")
         fault_point("import.before_commit")

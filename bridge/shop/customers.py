@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.types import DateTime
 
 from bridge.domain.order_text import clean_name
 from bridge.shop.context import ShopContext
-from bridge.shop.rows import cached, column_length, complete, fit, insert_row, storable
+from bridge.shop.rows import cached, column_length, complete, execute, fit, insert_row, storable
 from bridge.shop.schema import ShopTables
 
 
@@ -97,7 +98,12 @@ def create_customer(conn: Connection, t: ShopTables, ctx: ShopContext, *, firstn
         row["reset_password_token"] = None
         row["reset_password_validity"] = None
     id_customer = insert_row(conn, c, complete(c, row))
-    insert_row(conn, t.customer_group, {"id_customer": id_customer, "id_group": group})
+    if id_customer:
+        insert_row(conn, t.customer_group, {"id_customer": id_customer, "id_group": group})
+    else:  # queued in a Batch (MariaDB/MySQL): the id is LAST_INSERT_ID() until the next auto-increment insert
+        cg = t.customer_group
+        execute(conn, cg, ("customer_group_last",), lambda: insert(cg).values(
+            id_customer=func.last_insert_id(), id_group=bindparam("b_group")), {"b_group": group})
     return id_customer, secure_key
 
 
@@ -109,6 +115,17 @@ def remember_customer(conn: Connection, mapping: Table, *, platform: str, mirakl
         conn.execute(update(mapping).where(and_(mapping.c.platform == platform,
                                                 mapping.c.mirakl_customer_id == mirakl_customer_id))
                      .values(id_customer=id_customer))
+        return
+    if conn.dialect.name == "mysql":
+        # the same row, through the driver: created_at converted here as ``UtcDateTime`` does (naive UTC);
+        # id_customer 0: the customer insert is queued in a Batch just before, its id is LAST_INSERT_ID()
+        last = not id_customer
+        execute(conn, mapping, ("remember_customer_sent", last), lambda: insert(mapping).values(
+            platform=bindparam("b_platform"), mirakl_customer_id=bindparam("b_cid"),
+            id_customer=func.last_insert_id() if last else bindparam("b_customer"),
+            created_at=bindparam("b_at", type_=DateTime())),
+            {"b_platform": platform, "b_cid": mirakl_customer_id, "b_at": now_utc.astimezone(UTC).replace(tzinfo=None),
+             **({} if last else {"b_customer": id_customer})})
         return
     insert_row(conn, mapping, {"platform": platform, "mirakl_customer_id": mirakl_customer_id,
                                "id_customer": id_customer, "created_at": now_utc.astimezone(UTC)})

@@ -15,12 +15,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from bridge.domain.order_draft import DraftTax, OrderDraft
 from bridge.shop.context import ShopContext
-from bridge.shop.rows import cached, complete, insert_row, insert_rows
+from bridge.shop.rows import cached, complete, execute, insert_row, insert_rows
 from bridge.shop.schema import ShopTables
 
 START_KEY = "PS_INVOICE_START_NUMBER"
@@ -227,3 +227,12 @@ def link_payment(conn: Connection, t: ShopTables, *, id_order_invoice: int, id_o
                  id_order: int) -> None:
     insert_row(conn, t.order_invoice_payment, {"id_order_invoice": id_order_invoice,
                                                "id_order_payment": id_order_payment, "id_order": id_order})
+
+
+def link_last_payment(conn: Any, t: ShopTables, *, id_order_invoice: int, id_order: int) -> None:
+    """:func:`link_payment` to the order_payment row inserted just before on this connection
+    (``LAST_INSERT_ID()``, MariaDB/MySQL): for a payment insert queued in a :class:`~bridge.shop.rows.Batch`."""
+    oip = t.order_invoice_payment
+    execute(conn, oip, ("link_last_payment",), lambda: insert(oip).values(
+        id_order_invoice=bindparam("b_oi"), id_order_payment=func.last_insert_id(), id_order=bindparam("b_order")),
+        {"b_oi": id_order_invoice, "b_order": id_order})

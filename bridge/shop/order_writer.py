@@ -36,7 +36,7 @@ from bridge.shop.customers import (
 )
 from bridge.shop.order_prepare import Preparer
 from bridge.shop.order_reads import StateFlags
-from bridge.shop.rows import execute, insert_returning_ids, local_naive
+from bridge.shop.rows import Batch, execute, insert_returning_ids, local_naive
 from bridge.shop.shop import Shop
 from bridge.shop.stock_writer import (
     StockRow,
@@ -132,27 +132,32 @@ class OrderWriter:
         in_stock = {k: min(q, p.stock[k].quantity if k in p.stock else 0) for k, q in d.quantities.items()}
         detail_ids = rows.insert_details(conn, t, ctx, d, id_order=id_order, id_order_invoice=id_oi,
                                          in_stock=in_stock, warnings=warnings)
-        rows.insert_detail_taxes(conn, t, d, detail_ids)
-        rows.insert_carrier(conn, t, d, id_order=id_order, id_carrier=p.id_carrier, id_order_invoice=id_oi,
+        # the rest reads no result: one round trip where the connection allows batches (rows.Batch)
+        tail = Batch(conn)
+        rows.insert_detail_taxes(tail, t, d, detail_ids)
+        rows.insert_carrier(tail, t, d, id_order=id_order, id_carrier=p.id_carrier, id_order_invoice=id_oi,
                             now_local=now_local)
         if paid:
-            id_payment = rows.insert_payment(conn, t, reference=reference, id_currency=p.id_currency,
+            id_payment = rows.insert_payment(tail, t, reference=reference, id_currency=p.id_currency,
                                              amount=d.total_paid_ti, method=p.payment_label,
                                              transaction_id=p.order.order_id, now_local=now_local,
                                              warnings=warnings)
-            if id_oi:
-                inv.link_payment(conn, t, id_order_invoice=id_oi, id_order_payment=id_payment, id_order=id_order)
-        rows.insert_history(conn, t, id_order=id_order, states=[s.id_order_state for s in states],
+            if id_oi and id_payment:
+                inv.link_payment(tail, t, id_order_invoice=id_oi, id_order_payment=id_payment, id_order=id_order)
+            elif id_oi:  # the payment insert is queued: its id is LAST_INSERT_ID() right after it
+                inv.link_last_payment(tail, t, id_order_invoice=id_oi, id_order=id_order)
+        rows.insert_history(tail, t, id_order=id_order, states=[s.id_order_state for s in states],
                             now_local=now_local)
         if p.private_message:
-            rows.insert_message(conn, t, id_cart=ids.id_cart, id_customer=id_customer, id_order=id_order,
+            rows.insert_message(tail, t, id_cart=ids.id_cart, id_customer=id_customer, id_order=id_order,
                                 text=p.private_message, now_local=now_local)
         if final.logable:  # validateOrder adds the sale; a non-logable back-order state removes it again
             sales: dict[int, int] = {}
             for line in d.lines:
                 sales[line.id_product] = sales.get(line.id_product, 0) + line.quantity
-            rows.add_product_sales(conn, t, sales, now_local.date())
-        self._stock(conn, p, id_order, now_local, warnings)
+            rows.add_product_sales(tail, t, sales, now_local.date())
+        self._stock(tail, p, id_order, now_local, warnings)
+        tail.flush()
         log.info("order.written", mirakl_order_id=p.order.order_id, id_order=id_order, reference=reference,
                  lines=len(d.lines), warnings=len(warnings))
         return WrittenOrder(id_order, reference, id_customer, warnings)
@@ -186,12 +191,23 @@ class OrderWriter:
                   now_local: datetime, warnings: list[str]) -> tuple[int, str]:
         if customer is not None and customer.id_customer:
             return customer.id_customer, customer.secure_key
-        d = p.draft
-        id_customer, key = create_customer(conn, self.shop.tables, self.shop.context, firstname=d.firstname,
+        d, stale = p.draft, customer is not None
+        # customer, group and mapping in one round trip where the connection allows batches (rows.Batch);
+        # a stale mapping is updated by the live id, so it waits for it
+        batch = Batch(conn) if not stale and conn.dialect.name == "mysql" else None
+        id_customer, key = create_customer(batch or conn, self.shop.tables, self.shop.context, firstname=d.firstname,
                                            lastname=d.lastname, email=d.email, guest=p.guest,
                                            now_local=now_local, warnings=warnings)
+        if batch is not None and not id_customer:
+            remember_customer(batch, self._mapping, platform=p.platform, mirakl_customer_id=d.customer_id,
+                              id_customer=0, stale=False, now_utc=now)
+            batch.flush()
+            id_customer = int(batch.results[0][1])  # the first statement queued: the customer insert
+            if not id_customer:
+                raise RuntimeError("the customer insert returned no id")
+            return id_customer, key
         remember_customer(conn, self._mapping, platform=p.platform, mirakl_customer_id=d.customer_id,
-                          id_customer=id_customer, stale=customer is not None, now_utc=now)
+                          id_customer=id_customer, stale=stale, now_utc=now)
         return id_customer, key
 
     def _addresses(self, conn: Connection, p: PreparedOrder, id_customer: int, now_local: datetime,
@@ -211,7 +227,7 @@ class OrderWriter:
                 return ids[0], ids[1]
         return insert_address(conn, t, delivery), insert_address(conn, t, invoice)
 
-    def _stock(self, conn: Connection, p: PreparedOrder, id_order: int, now_local: datetime,
+    def _stock(self, conn: Connection | Batch, p: PreparedOrder, id_order: int, now_local: datetime,
                warnings: list[str]) -> None:
         t, ctx = self.shop.tables, self.shop.context
         skip_states = {ctx.config_int("PS_OS_CANCELED", -1), ctx.config_int("PS_OS_ERROR", -1)}

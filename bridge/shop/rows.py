@@ -170,6 +170,12 @@ def _compiled(conn: Any, table: Table, key: tuple[Any, ...], build: Callable[[],
 def execute(conn: Any, table: Table, key: tuple[Any, ...], build: Callable[[], Any], params: dict[str, Any]) -> Any:
     """Run the statement ``build()`` (cached under ``table`` and ``key``) with ``params``: through the driver
     when it can (see above), else through Core. The result's rows are not type-processed on the driver path."""
+    if isinstance(conn, Batch):
+        fast = _compiled(conn.conn, table, key, build)
+        if fast is not None and conn.queue(fast[0], fast[1](params)):
+            return None
+        conn.flush()
+        conn = conn.conn
     fast = _compiled(conn, table, key, build)
     if fast is not None:
         return conn.exec_driver_sql(fast[0], fast[1](params))
@@ -201,8 +207,14 @@ def _same_columns(rows: list[dict[str, Any]]) -> tuple[str, ...] | None:
 
 
 def insert_row(conn: Any, table: Table, row: dict[str, Any]) -> int:
-    """Insert one row; its auto-increment id (0 when the table has none)."""
+    """Insert one row; its auto-increment id (0 when the table has none, or when queued in a :class:`Batch`)."""
     cols = tuple(row)
+    if isinstance(conn, Batch):
+        fast = _compiled(conn.conn, table, ("insert", cols, 1), lambda: _values_statement(table, cols, 1))
+        if fast is not None and conn.queue(fast[0], fast[1](_flat([row], cols))):
+            return 0
+        conn.flush()
+        conn = conn.conn
     fast = _compiled(conn, table, ("insert", cols, 1), lambda: _values_statement(table, cols, 1))
     if fast is not None:
         return int(conn.exec_driver_sql(fast[0], fast[1](_flat([row], cols))).lastrowid or 0)
@@ -216,6 +228,13 @@ def insert_rows(conn: Any, table: Table, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     cols = _same_columns(rows)
+    if isinstance(conn, Batch):
+        fast = _compiled(conn.conn, table, ("insert", cols, len(rows)),
+                         lambda: _values_statement(table, cols, len(rows))) if cols else None
+        if fast is not None and conn.queue(fast[0], fast[1](_flat(rows, cols))):  # type: ignore[arg-type]
+            return
+        conn.flush()
+        conn = conn.conn
     fast = _compiled(conn, table, ("insert", cols, len(rows)),
                      lambda: _values_statement(table, cols, len(rows))) if cols else None
     if fast is not None:
@@ -243,3 +262,113 @@ def insert_returning_ids(conn: Any, table: Table, rows: list[dict[str, Any]]) ->
         stmt = cached(table, ("insert_returning",), lambda: insert(table).returning(pk, sort_by_parameter_order=True))
         result = conn.execute(stmt, rows)
     return sorted(int(r[0]) for r in result)  # ids are given in VALUES order (what SQLAlchemy sorts on too)
+
+
+# --- several statements in one round trip, on a connection that allows it ------------------------------
+#
+# The tail of an order (detail taxes, carrier, payment, history, message, sales, stock) is ~9 inserts and
+# updates whose results nothing reads but their errors: each a round trip of its own. On a connection
+# where :func:`allow_batches` switched on the server's multi-statement option (the import run's own
+# connection only; see docs/security.md, "Multi-statement batches"), :class:`Batch` queues the statements
+# that take the driver path and sends them as one ``exec_driver_sql`` (SQL texts compiled once and joined
+# with ``;``, every value a bound parameter). Their results are read at once inside SQLAlchemy's execution
+# (``after_cursor_execute``), so an error of any of them (deadlock, lost connection, constraint) is raised
+# there and wrapped like any other. Elsewhere (SQLite, pooled connections, Core-path statements) a Batch
+# runs each statement at once, in the same order.
+
+BATCHES = "bridge_batches"  # conn.info key: multi-statement option on for this connection
+_BATCH_RESULTS = "bridge_batch_results"  # execution option: the list receiving (rowcount, lastrowid) per statement
+
+
+def allow_batches(conn: Any) -> bool:
+    """Switch the server's multi-statement option on for ``conn`` (MariaDB/MySQL, ``COM_SET_OPTION``) and
+    read batch results on it. The connection must not go back to the pool afterwards (invalidate it)."""
+    if conn.dialect.name != "mysql" or conn.info.get(BATCHES):
+        return bool(conn.info.get(BATCHES))
+    import struct
+
+    from pymysql.constants import COMMAND
+    from sqlalchemy import event
+
+    raw = conn.connection.driver_connection
+    if not hasattr(raw, "_execute_command"):  # not PyMySQL
+        return False
+    from pymysql.err import Error as DriverError
+
+    try:
+        raw._execute_command(COMMAND.COM_SET_OPTION, struct.pack("<H", 0))  # MYSQL_OPTION_MULTI_STATEMENTS_ON
+        packet = raw._read_packet()  # an error packet raises here (read whole: the connection stays usable)
+    except DriverError:  # a server or proxy refusing it: statements go one by one
+        return False
+    if not (packet.is_eof_packet() or packet.is_ok_packet()):
+        raise RuntimeError("unexpected answer to COM_SET_OPTION")
+    event.listen(conn, "after_cursor_execute", _read_batch_results)
+    conn.info[BATCHES] = True
+    return True
+
+
+def _read_batch_results(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+                        executemany: bool) -> None:
+    out = context.execution_options.get(_BATCH_RESULTS) if context is not None else None
+    if out is None:
+        return
+    out.append((cursor.rowcount, cursor.lastrowid))
+    while cursor.nextset():  # raises the error of a later statement (the server stops at the first one)
+        out.append((cursor.rowcount, cursor.lastrowid))
+
+
+_PYFORMAT = re.compile(r"%%|%\((\w+)\)s")
+_RENAMED: dict[tuple[str, int], str] = {}
+
+
+def _renamed(sql: str, i: int) -> str:
+    """``sql`` (PyMySQL's pyformat) with its parameter names prefixed ``s<i>_`` (``%%`` left as it is)."""
+    key = (sql, i)
+    found = _RENAMED.get(key)
+    if found is None:
+        found = _PYFORMAT.sub(lambda m: m.group(0) if m.group(1) is None else f"%(s{i}_{m.group(1)})s", sql)
+        _RENAMED[key] = found
+    return found
+
+
+class Batch:
+    """Statements of one transaction sent together when the connection allows it (see above), else one by one.
+
+    ``insert_row`` / ``insert_rows`` / ``execute`` of this module accept a Batch in place of the connection;
+    ``deferring`` tells whether ids of queued inserts are unknown (0) until :meth:`flush`."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect
+        self.deferring = bool(conn.info.get(BATCHES))
+        self._sql: list[str] = []
+        self._params: list[Any] = []
+        self.results: list[tuple[int, int]] = []  # (rowcount, lastrowid) of every queued statement sent so far
+
+    def queue(self, sql: str, params: Any) -> bool:
+        """Queue a driver-path statement; False (nothing queued) when it must run now."""
+        if not self.deferring or not isinstance(params, dict):
+            return False
+        i = len(self._sql)
+        self._sql.append(_renamed(sql, i))
+        self._params.append({f"s{i}_{k}": v for k, v in params.items()})
+        return True
+
+    def flush(self) -> list[tuple[int, int]]:
+        """Send what is queued (one round trip); ``(rowcount, lastrowid)`` per statement."""
+        sql, params = self._sql, self._params
+        self._sql, self._params = [], []
+        if not sql:
+            return []
+        out: list[tuple[int, int]] = []
+        merged = {k: v for p in params for k, v in p.items()}
+        self.conn.exec_driver_sql(";\n".join(sql), merged, execution_options={_BATCH_RESULTS: out})
+        if len(out) != len(sql):
+            raise RuntimeError(f"a batch of {len(sql)} statements gave {len(out)} results")
+        self.results += out
+        return out
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        """``Connection.execute`` after what is queued (keeps the statements' order)."""
+        self.flush()
+        return self.conn.execute(*args, **kwargs)

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, null, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.types import DateTime
 
 from bridge.state.tables import BridgeTables
 
@@ -498,4 +499,66 @@ def mark_imported_once(conn: Connection, t: BridgeTables, platform: str, order_i
              error_code=None, last_error=None, next_attempt_at=None))
     res = conn.execute(stmt, {"b_platform": platform, "b_id": order_id, "b_now": now, "b_order": id_order,
                               "b_ref": reference[:255], "b_customer": id_customer})
+    return bool(res.rowcount == 1)
+
+
+# --- the import's claim and mark sent through the driver (MariaDB/MySQL) -------------------------------
+#
+# ``claim_new_for_import`` / ``mark_imported_once`` go through Core because the bridge's datetime columns
+# convert aware UTC datetimes (``UtcDateTime``): an execution context and parameter processing per order.
+# The two functions below write the same rows with the conversion done here (naive UTC, what
+# ``UtcDateTime.process_bind_param`` hands the driver) and the statement compiled once and sent with
+# ``exec_driver_sql`` (``bridge.shop.rows.execute``); other dialects take the functions above.
+
+
+def utc_naive(value: datetime | None) -> datetime | None:
+    """What ``UtcDateTime`` stores for ``value`` (aware): the UTC time without its zone."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def claim_new_for_import_sent(conn: Connection, t: BridgeTables, platform: str, order_id: str, *, now: datetime,
+                              mirakl_state: str = "", mirakl_created_at: datetime | None = None) -> bool:
+    """:func:`claim_new_for_import` (same row) with its INSERT sent through the driver on MariaDB/MySQL."""
+    if conn.dialect.name != "mysql":
+        return claim_new_for_import(conn, t, platform, order_id, now=now, mirakl_state=mirakl_state,
+                                    mirakl_created_at=mirakl_created_at)
+    from bridge.shop.rows import execute
+
+    o = t.order
+    plain = DateTime()
+    try:
+        execute(conn, o, ("claim_sent",), lambda: insert(o).values(
+            platform=bindparam("b_platform"), mirakl_order_id=bindparam("b_id"), status=IMPORTING,
+            mirakl_state=bindparam("b_state"), mirakl_created_at=bindparam("b_created", type_=plain), attempts=0,
+            created_at=bindparam("b_now", type_=plain), updated_at=bindparam("b_now", type_=plain)),
+            {"b_platform": platform, "b_id": order_id, "b_state": mirakl_state,
+             "b_created": utc_naive(mirakl_created_at), "b_now": utc_naive(now)})  # a duplicate undoes this only
+        return True
+    except IntegrityError:
+        pass
+    return _claim_existing(conn, t, platform, order_id, now=now, mirakl_state=mirakl_state)
+
+
+def mark_imported_sent(conn: Connection, t: BridgeTables, platform: str, order_id: str, *, id_order: int,
+                       reference: str, id_customer: int | None, now: datetime) -> bool:
+    """:func:`mark_imported_once` (same row) with its UPDATE sent through the driver on MariaDB/MySQL."""
+    if conn.dialect.name != "mysql":
+        return mark_imported_once(conn, t, platform, order_id, id_order=id_order, reference=reference,
+                                  id_customer=id_customer, now=now)
+    from bridge.shop.rows import execute
+
+    o = t.order
+    plain = DateTime()
+    res = execute(conn, o, ("mark_imported_sent",), lambda: update(o).where(
+        o.c.platform == bindparam("b_platform"), o.c.mirakl_order_id == bindparam("b_id"), o.c.status == IMPORTING,
+    ).values(status=IMPORTED, updated_at=bindparam("b_now", type_=plain), id_order=bindparam("b_order"),
+             reference=bindparam("b_ref"), id_customer=bindparam("b_customer"),
+             imported_at=bindparam("b_now", type_=plain), error_code=null(), last_error=null(),
+             next_attempt_at=null()),
+        {"b_platform": platform, "b_id": order_id, "b_now": utc_naive(now), "b_order": id_order,
+         "b_ref": reference[:255], "b_customer": id_customer})
     return bool(res.rowcount == 1)

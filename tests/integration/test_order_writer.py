@@ -420,9 +420,22 @@ def _written_rows(ps: Shop, written: WrittenOrder) -> dict[str, list[dict[str, A
         "customer": rows(ps, "customer", id_customer=written.id_customer),
         "customer_group": rows(ps, "customer_group", id_customer=written.id_customer),
         "stock_mvt": rows(ps, "stock_mvt", id_order=written.id_order),
+        "customer_mapping": _mapping_rows(ps, written.id_customer),
     }
     return {table: sorted(({k: v for k, v in r.items() if k not in _PER_ORDER} for r in found_rows), key=repr)
             for table, found_rows in found.items()}
+
+
+def _mapping_rows(ps: Shop, id_customer: int) -> list[dict[str, Any]]:
+    """The bridge's customer mapping rows of a customer (the Mirakl customer id left out: one per order here)."""
+    from sqlalchemy import select
+
+    from bridge.state.tables import bridge_tables
+
+    m = bridge_tables(ps.prefix).customer
+    with ps.engine.connect() as conn:
+        found = conn.execute(select(m).where(m.c.id_customer == id_customer)).mappings().all()
+    return [{k: v for k, v in r.items() if k != "mirakl_customer_id"} for r in found]
 
 
 def test_statements_sent_through_the_driver_write_the_same_rows_as_core(
@@ -434,15 +447,26 @@ def test_statements_sent_through_the_driver_write_the_same_rows_as_core(
     lines = (line("TSHIRT-S-BLUE", 2, "24.00", shipping="4.90"), line("MUG", 1, "9.90"))
     billing = address(firstname="Paul", street_1="3 avenue Foch", zip_code="69006", city="Lyon")
     plat = platform()
+    compiled, sent_keys = shop_rows._compiled, {}
+
+    def spy(conn: Any, table: Any, key: Any, build: Any) -> Any:
+        found = compiled(conn, table, key, build)
+        sent_keys[key] = found is not None
+        return found
+
+    monkeypatch.setattr(shop_rows, "_compiled", spy)
     fast, _ = write(ps, order("DRV-1", *lines, billing_address=billing), plat)
     monkeypatch.setattr(shop_rows, "_compiled", lambda *_a, **_k: None)
     core, _ = write(ps, order("DRV-2", *lines, billing_address=billing), plat)
     got_fast, got_core = _written_rows(ps, fast), _written_rows(ps, core)
     assert got_fast == got_core
     for table in ("orders", "order_detail", "order_detail_tax", "order_carrier", "order_history", "order_invoice",
-                  "order_payment", "order_invoice_payment", "cart", "cart_product", "customer", "customer_group"):
+                  "order_payment", "order_invoice_payment", "cart", "cart_product", "customer", "customer_group",
+                  "customer_mapping"):
         assert got_fast[table], f"no {table} row written: the comparison would prove nothing"
     assert len(got_fast["address"]) == 2
+    if ps.engine.dialect.name == "mysql":  # the mapping row of the first order went through the driver
+        assert sent_keys.get(("remember_customer_sent", False)) is True
 
 
 def test_the_import_claim_and_mark_built_once_leave_the_same_order_map_rows(ps: Shop) -> None:
@@ -460,8 +484,9 @@ def test_the_import_claim_and_mark_built_once_leave_the_same_order_map_rows(ps: 
         assert found is not None
         return {k: v for k, v in found.__dict__.items() if k not in ("id", "mirakl_order_id")}
 
-    pairs = ((omap.claim_for_import, omap.mark_imported), (omap.claim_new_for_import, omap.mark_imported_once))
-    for (claim, mark), order_id in zip(pairs, ("MAP-OLD", "MAP-NEW"), strict=True):
+    pairs = ((omap.claim_for_import, omap.mark_imported), (omap.claim_new_for_import, omap.mark_imported_once),
+             (omap.claim_new_for_import_sent, omap.mark_imported_sent))
+    for (claim, mark), order_id in zip(pairs, ("MAP-OLD", "MAP-NEW", "MAP-SENT"), strict=True):
         with ps.engine.begin() as conn:
             assert claim(conn, t, "testmp", order_id, now=NOW, mirakl_state="SHIPPING", mirakl_created_at=created)
         claimed = state(order_id)
@@ -471,12 +496,20 @@ def test_the_import_claim_and_mark_built_once_leave_the_same_order_map_rows(ps: 
             assert not claim(conn, t, "testmp", order_id, now=NOW)  # imported: never claimed again
         if order_id == "MAP-OLD":
             old = (claimed, state(order_id))
-    assert (claimed, state("MAP-NEW")) == old
+        if order_id == "MAP-NEW":
+            assert (claimed, state(order_id)) == old
+    assert (claimed, state("MAP-SENT")) == old
+    if ps.engine.dialect.name == "mysql":  # the sent variants really went through the driver
+        sent = t.order.info["bridge_driver_sql"]
+        assert sent[("mysql", "claim_sent")] is not None and sent[("mysql", "mark_imported_sent")] is not None
     assert old[0]["status"] == omap.IMPORTING and old[1]["status"] == omap.IMPORTED and old[1]["id_order"] == 41
     with ps.engine.begin() as conn:  # an existing held row is claimed through the lock-and-update path
         omap.insert_order(conn, t, "testmp", "MAP-HELD", status=omap.HELD, now=NOW)
         assert omap.claim_new_for_import(conn, t, "testmp", "MAP-HELD", now=NOW, mirakl_state="SHIPPING")
+        omap.insert_order(conn, t, "testmp", "MAP-HELD2", status=omap.HELD, now=NOW)
+        assert omap.claim_new_for_import_sent(conn, t, "testmp", "MAP-HELD2", now=NOW, mirakl_state="SHIPPING")
     assert state("MAP-HELD")["status"] == omap.IMPORTING
+    assert state("MAP-HELD2")["status"] == omap.IMPORTING
 
 
 @pytest.mark.parametrize("rescan", [0, 100])
@@ -521,3 +554,79 @@ def test_a_writer_numbers_invoices_after_every_invoice_of_the_shop_not_only_its_
     assert import_one("G5-A") == 43
     shop_invoice(60)
     assert import_one("G6-A") == 61
+
+
+def _batched_write(ps: Shop, mirakl_order: Any, plat: Any) -> tuple[WrittenOrder, dict[tuple[int, int], int]]:
+    """``write`` on a connection with multi-statement batches on (as the import run's connection)."""
+    from bridge.shop.rows import allow_batches
+
+    writer = OrderWriter(ps)
+    conn = ps.engine.connect()
+    try:
+        assert allow_batches(conn)
+        with conn.begin():
+            prepared = writer.prepare(conn, mirakl_order, plat)
+            before = inv.stock_snapshot(conn, ps.prefix, {k[0] for k in prepared.draft.quantities})
+            written = writer.write(conn, prepared, flag_out_of_stock=True, now=NOW)
+    finally:
+        conn.invalidate()
+        conn.close()
+    return written, before
+
+
+def test_the_tail_of_an_order_sent_as_one_batch_writes_the_same_rows(ps: Shop) -> None:
+    """MariaDB/MySQL: customer + group + mapping (by LAST_INSERT_ID) in one multi-statement round trip,
+    and detail taxes, carrier, payment (+ its invoice link by LAST_INSERT_ID), history, sales and stock in
+    another, write the same rows as one by one (the mapping row included)."""
+    if ps.engine.dialect.name != "mysql":
+        pytest.skip("multi-statement batches are MariaDB/MySQL only")
+    from sqlalchemy import event
+
+    lines = (line("TSHIRT-S-BLUE", 2, "24.00", shipping="4.90"), line("MUG", 1, "9.90"))
+    plat = platform()
+    one_by_one, before1 = write(ps, order("BAT-1", *lines), plat)
+    assert_consistent(ps, one_by_one, before1)
+    sent: list[str] = []
+
+    def spy(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        sent.append(sql)
+
+    event.listen(ps.engine, "before_cursor_execute", spy)
+    try:
+        batched, before2 = _batched_write(ps, order("BAT-2", *lines), plat)
+    finally:
+        event.remove(ps.engine, "before_cursor_execute", spy)
+    assert_consistent(ps, batched, before2)
+    got_one, got_batched = _written_rows(ps, one_by_one), _written_rows(ps, batched)
+    assert got_batched == got_one
+    assert got_batched["order_invoice_payment"] and got_batched["order_detail_tax"] and got_batched["order_history"]
+    payment = row(ps, "order_payment", order_reference=batched.reference)
+    link = row(ps, "order_invoice_payment", id_order=batched.id_order)
+    assert link["id_order_payment"] == payment["id_order_payment"]
+    batches = [s for s in sent if ";\n" in s]
+    assert len(batches) == 2  # customer + group + mapping, then the tail
+    assert batches[0].count(";\n") == 2 and "last_insert_id()" in batches[0].lower()
+    assert batches[1].count(";\n") >= 5
+
+
+def test_an_error_in_a_later_statement_of_a_batch_is_raised_and_rolls_the_transaction_back(ps: Shop) -> None:
+    if ps.engine.dialect.name != "mysql":
+        pytest.skip("multi-statement batches are MariaDB/MySQL only")
+    from sqlalchemy.exc import IntegrityError
+
+    from bridge.shop.rows import Batch, allow_batches, insert_row
+
+    cg = ps.tables["customer_group"]
+    conn = ps.engine.connect()
+    try:
+        assert allow_batches(conn)
+        with pytest.raises(IntegrityError), conn.begin():
+            batch = Batch(conn)
+            assert insert_row(batch, cg, {"id_customer": 987654, "id_group": 1}) == 0  # queued
+            insert_row(batch, cg, {"id_customer": 987654, "id_group": 2})
+            insert_row(batch, cg, {"id_customer": 987654, "id_group": 1})  # duplicate key: the third statement
+            batch.flush()
+    finally:
+        conn.invalidate()
+        conn.close()
+    assert rows(ps, "customer_group", id_customer=987654) == []
