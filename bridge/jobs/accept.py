@@ -4,7 +4,9 @@ gather -> plan -> apply, with every decision recorded around the OR21 call:
 
 0. reconcile: order-map rows left ``accepting`` by an earlier run (a crash or an unverifiable OR21
    between the call and its record) are re-read on Mirakl and recorded as Mirakl has them; those
-   still ``WAITING_ACCEPTANCE`` are released and decided again below.
+   still ``WAITING_ACCEPTANCE`` are sent (OR21) with their recorded decision, whose units are still
+   reserved — never released to be decided again, since the row may belong to a run that is
+   sending it right now (two runs without their named locks). Only a refused call releases one.
 1. gather: every ``WAITING_ACCEPTANCE`` page (payloads that do not parse are reported, naming the
    order), the order-map rows, SKU matches (``offers.sku`` rule); for a dry run also the
    ``stock_available`` rows and the units reserved by accepted-not-imported orders of every
@@ -443,7 +445,14 @@ def _line_as_mirakl_has_it(ln: OrderLine, key: Key | None, ours: tuple[str, str]
 
 
 def reconcile(ctx: TaskContext) -> None:
-    """Settle order-map rows an earlier run left ``accepting`` (see the module docstring, step 0)."""
+    """Settle order-map rows left ``accepting`` (see the module docstring, step 0).
+
+    Answered on Mirakl: recorded as Mirakl has it. Still waiting: the recorded decision is sent
+    (its units are still reserved, so it is still within the stock), never released to be decided
+    again — the row may belong to a run that is sending it right now (two runs whose named locks
+    are gone): releasing it would let its units be given to another order while that run's OR21
+    lands. A refused call releases it, as in step 3.
+    """
     app, code, t = ctx.app, ctx.platform.code, ctx.app.state.t
     with app.engine.connect() as conn:
         rows = omap.orders_with_status(conn, t, code, [omap.ACCEPTING])
@@ -467,17 +476,87 @@ def reconcile(ctx: TaskContext) -> None:
             locked = omap.get_order(conn, t, code, row.mirakl_order_id, for_update=True)
             if locked is None or locked.status != omap.ACCEPTING:
                 continue
-            ours = omap.decisions_of(conn, t, code, row.mirakl_order_id)
-            keys: dict[str, Key | None] = {
-                d["order_line_id"]: (int(d["id_product"]), int(d["id_product_attribute"] or 0))
-                for d in ours
-                if d["id_product"] is not None
-            }
-            intended = {d["order_line_id"]: (d["decision"], d["reason"]) for d in ours}
-            status = settle(conn, ctx, order, keys, intended)
+            keys, intended = _recorded(conn, ctx, row.mirakl_order_id)
+            answers = _resend_answers(order, intended)
+            status = settle(conn, ctx, order, keys, intended) if answers is None else None
+        if status is None and answers is not None:
+            status = _resend(ctx, order, answers, keys, intended)
+            if status is None:
+                continue
         ctx.report.count("reconciled")
         ctx.report.add("reconciled", order_id=row.mirakl_order_id, mirakl_state=order.state, status=status)
         log.info("order.reconciled", order_id=row.mirakl_order_id, mirakl_state=order.state, status=status)
+
+
+def _recorded(
+    conn: Connection, ctx: TaskContext, order_id: str
+) -> tuple[dict[str, Key | None], dict[str, tuple[str, str]]]:
+    """The recorded line decisions of an order: line id -> product key, line id -> (decision, reason)."""
+    ours = omap.decisions_of(conn, ctx.app.state.t, ctx.platform.code, order_id)
+    keys: dict[str, Key | None] = {
+        d["order_line_id"]: (int(d["id_product"]), int(d["id_product_attribute"] or 0))
+        for d in ours
+        if d["id_product"] is not None
+    }
+    return keys, {d["order_line_id"]: (d["decision"], d["reason"]) for d in ours}
+
+
+def _resend_answers(order: MiraklOrder, intended: Mapping[str, tuple[str, str]]) -> dict[str, bool] | None:
+    """OR21 answers from the recorded decisions when the order still waits and every waiting line has one."""
+    waiting = [ln.order_line_id for ln in order.lines if ln.state == WAITING_ACCEPTANCE]
+    if not waiting or any(lid not in intended for lid in waiting):
+        return None
+    return {lid: intended[lid][0] == "accept" for lid in waiting}
+
+
+def _resend(
+    ctx: TaskContext,
+    order: MiraklOrder,
+    answers: Mapping[str, bool],
+    keys: Mapping[str, Key | None],
+    intended: Mapping[str, tuple[str, str]],
+) -> str | None:
+    """OR21 with the recorded decision of an order still waiting; the new map status (None: left as is)."""
+    app, code, t, order_id = ctx.app, ctx.platform.code, ctx.app.state.t, order.order_id
+    try:
+        result = ctx.mirakl.accept_order(order_id, answers)
+    except MiraklAuthError:
+        raise
+    except MiraklError as exc:
+        certain = isinstance(exc, MiraklFatalError) or exc.status == 429
+        ctx.report.error(f"order {order_id}", f"reconcile: {exc}", code="or21_failed" if certain else "or21_unverified",
+                         reservation_kept=not certain)
+        if not certain:
+            return None
+        with app.engine.begin() as conn:  # refused for sure: released, decided again by a later run
+            return settle(conn, ctx, order, keys, intended) if _still_accepting(conn, ctx, order_id) else None
+    fault_point(FAULT_AFTER_OR21)
+    if result == "already_decided":
+        try:
+            current = ctx.mirakl.get_order(order_id)
+        except MiraklAuthError:
+            raise
+        except (MiraklError, SkippableError):
+            current = None
+        if current is None:
+            return None  # stays ``accepting``: the next run settles it
+        with app.engine.begin() as conn:
+            return settle(conn, ctx, current, keys, intended) if _still_accepting(conn, ctx, order_id) else None
+    accepted = any(answers.values())
+    now = ctx.now()
+    with app.engine.begin() as conn:
+        if not _still_accepting(conn, ctx, order_id):
+            return None
+        omap.set_decisions_phase(conn, t, code, order_id, phase="confirmed", now=now)
+        status = omap.ACCEPTED if accepted else omap.REFUSED
+        omap.set_status(conn, t, code, order_id, status=status, now=now, expected=[omap.ACCEPTING],
+                        accepted_at=now if accepted else None)
+    return status
+
+
+def _still_accepting(conn: Connection, ctx: TaskContext, order_id: str) -> bool:
+    row = omap.get_order(conn, ctx.app.state.t, ctx.platform.code, order_id, for_update=True)
+    return row is not None and row.status == omap.ACCEPTING
 
 
 __all__ = ["FAULT_AFTER_OR21", "apply_batch", "apply_one", "reconcile", "run", "settle"]
