@@ -228,3 +228,34 @@ def test_a_401_in_the_middle_of_a_batch_releases_the_orders_not_sent_and_stops_t
     assert reserved(shop.engine, shop.prefix) == {key(shop, "SOCKS"): 1}
     assert [e["code"] for e in ctx.report.errors] == ["or21_failed"]
     assert ctx.report.counts["released"] == 2
+
+
+def test_a_run_starting_while_another_is_between_its_decisions_and_its_or21_calls_gives_none_of_its_units_away(
+    shop: Any, sim: MiraklSimulator
+) -> None:
+    """Two runs without their named locks: run A has recorded its batch (units reserved) and not sent its
+    OR21 yet when run B starts. B's reconcile must not release A's orders: if it did, A's OR21 landing
+    afterwards would leave an order accepted on Mirakl with no reservation, and B would give its units away."""
+    put_stock(shop.engine, shop.prefix, key(shop, "MUG"), 1)
+    first = sim.add_order(skus=["MUG"], quantities=[1], created_date="2026-03-04T01:00:00Z")
+    app_a = App(make_config(shop.url, shop.prefix, sim.url))
+    app_b = App(make_config(shop.url, shop.prefix, sim.url))
+    try:
+        ctx_a = ctx_for(app_a)
+        gathered = accept.gather(app_a, ctx_a.platform, ctx_a.mirakl, figures=False)
+        [decision] = accept._record_intended(ctx_a, gathered.orders, gathered.matches)  # A: decided, not sent
+        assert map_row(shop.engine, shop.prefix, first["order_id"]).status == "accepting"
+
+        ctx_b = ctx_for(app_b)
+        accept.reconcile(ctx_b)  # B starts while A is about to send
+        ctx_a.mirakl.accept_order(first["order_id"], decision.answers)  # A's OR21 lands (or finds it answered)
+
+        later = sim.add_order(skus=["MUG"], quantities=[1], created_date="2026-03-04T02:00:00Z")
+        report = run_task(app_b, "accept", CODE, force=True)
+    finally:
+        app_a.close()
+        app_b.close()
+    assert [len(answers(sim, first["order_id"])), len(answers(sim, later["order_id"]))] == [1, 0]
+    assert map_row(shop.engine, shop.prefix, first["order_id"]).status == "accepted"
+    assert report.counts.get("accepted", 0) == 0 and report.counts["left_pending"] == 1  # the one unit is taken
+    assert reserved(shop.engine, shop.prefix) == {key(shop, "MUG"): 1}
