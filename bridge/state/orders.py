@@ -455,60 +455,13 @@ def set_batch_decisions_phase(conn: Connection, t: BridgeTables, platform: str, 
                      .values(phase=phase, updated_at=now))
 
 
-# --- the import task's two statements per order, built once per table --------------------------------
-# ``claim_for_import`` and ``mark_imported`` build their statement (and SQLAlchemy its cache key) on
-# every call; the import runs them for every order of a run. Same statements, same rows.
-
-
-def _import_statement(t: BridgeTables, key: str, build: Any) -> Any:
-    store = t.order.info.setdefault("bridge_import_statements", {})
-    if key not in store:
-        store[key] = build()
-    return store[key]
-
-
-def claim_new_for_import(conn: Connection, t: BridgeTables, platform: str, order_id: str, *, now: datetime,
-                         mirakl_state: str = "", mirakl_created_at: datetime | None = None) -> bool:
-    """:func:`claim_for_import` with the insert of a new row built once (the common case); a dialect
-    that needs a savepoint around it, or an existing row, takes :func:`claim_for_import`'s own path."""
-    if conn.dialect.name not in STATEMENT_ROLLBACK_DIALECTS:
-        return claim_for_import(conn, t, platform, order_id, now=now, mirakl_state=mirakl_state,
-                                mirakl_created_at=mirakl_created_at)
-    o = t.order
-    stmt = _import_statement(t, "claim", lambda: insert(o).values(
-        platform=bindparam("b_platform"), mirakl_order_id=bindparam("b_id"), status=IMPORTING,
-        mirakl_state=bindparam("b_state"), mirakl_created_at=bindparam("b_created"), attempts=0,
-        created_at=bindparam("b_now"), updated_at=bindparam("b_now")))
-    try:
-        conn.execute(stmt, {"b_platform": platform, "b_id": order_id, "b_state": mirakl_state,
-                            "b_created": mirakl_created_at, "b_now": now})  # a duplicate undoes this statement only
-        return True
-    except IntegrityError:
-        pass
-    return _claim_existing(conn, t, platform, order_id, now=now, mirakl_state=mirakl_state)
-
-
-def mark_imported_once(conn: Connection, t: BridgeTables, platform: str, order_id: str, *, id_order: int,
-                       reference: str, id_customer: int | None, now: datetime) -> bool:
-    """:func:`mark_imported` with its UPDATE built once: ``importing`` -> ``imported`` with the PrestaShop ids."""
-    o = t.order
-    stmt = _import_statement(t, "mark_imported", lambda: update(o).where(
-        o.c.platform == bindparam("b_platform"), o.c.mirakl_order_id == bindparam("b_id"), o.c.status == IMPORTING,
-    ).values(status=IMPORTED, updated_at=bindparam("b_now"), id_order=bindparam("b_order"),
-             reference=bindparam("b_ref"), id_customer=bindparam("b_customer"), imported_at=bindparam("b_now"),
-             error_code=None, last_error=None, next_attempt_at=None))
-    res = conn.execute(stmt, {"b_platform": platform, "b_id": order_id, "b_now": now, "b_order": id_order,
-                              "b_ref": reference[:255], "b_customer": id_customer})
-    return bool(res.rowcount == 1)
-
-
 # --- the import's claim and mark sent through the driver (MariaDB/MySQL) -------------------------------
 #
-# ``claim_new_for_import`` / ``mark_imported_once`` go through Core because the bridge's datetime columns
-# convert aware UTC datetimes (``UtcDateTime``): an execution context and parameter processing per order.
-# The two functions below write the same rows with the conversion done here (naive UTC, what
-# ``UtcDateTime.process_bind_param`` hands the driver) and the statement compiled once and sent with
-# ``exec_driver_sql`` (``bridge.shop.rows.execute``); other dialects take the functions above.
+# ``claim_for_import`` / ``mark_imported`` build their statement on every call and go through Core's
+# parameter processing (the bridge's datetime columns convert aware UTC datetimes, ``UtcDateTime``); the
+# import runs them for every order. The two functions below write the same rows with the conversion done
+# here (naive UTC, what ``UtcDateTime.process_bind_param`` hands the driver) and the statement compiled
+# once and sent with ``exec_driver_sql`` (``bridge.shop.rows.execute``); other dialects take those two.
 
 
 def utc_naive(value: datetime | None) -> datetime | None:
@@ -522,9 +475,9 @@ def utc_naive(value: datetime | None) -> datetime | None:
 
 def claim_new_for_import_sent(conn: Connection, t: BridgeTables, platform: str, order_id: str, *, now: datetime,
                               mirakl_state: str = "", mirakl_created_at: datetime | None = None) -> bool:
-    """:func:`claim_new_for_import` (same row) with its INSERT sent through the driver on MariaDB/MySQL."""
+    """:func:`claim_for_import` (same row) with its INSERT sent through the driver on MariaDB/MySQL."""
     if conn.dialect.name != "mysql":
-        return claim_new_for_import(conn, t, platform, order_id, now=now, mirakl_state=mirakl_state,
+        return claim_for_import(conn, t, platform, order_id, now=now, mirakl_state=mirakl_state,
                                     mirakl_created_at=mirakl_created_at)
     from bridge.shop.rows import execute
 
@@ -545,9 +498,9 @@ def claim_new_for_import_sent(conn: Connection, t: BridgeTables, platform: str, 
 
 def mark_imported_sent(conn: Connection, t: BridgeTables, platform: str, order_id: str, *, id_order: int,
                        reference: str, id_customer: int | None, now: datetime) -> bool:
-    """:func:`mark_imported_once` (same row) with its UPDATE sent through the driver on MariaDB/MySQL."""
+    """:func:`mark_imported` (same row) with its UPDATE sent through the driver on MariaDB/MySQL."""
     if conn.dialect.name != "mysql":
-        return mark_imported_once(conn, t, platform, order_id, id_order=id_order, reference=reference,
+        return mark_imported(conn, t, platform, order_id, id_order=id_order, reference=reference,
                                   id_customer=id_customer, now=now)
     from bridge.shop.rows import execute
 
