@@ -167,19 +167,32 @@ def _compiled(conn: Any, table: Table, key: tuple[Any, ...], build: Callable[[],
     return store[full]  # type: ignore[no-any-return]
 
 
+_QUEUED = object()  # outcome of a statement queued in a Batch
+
+
+def _send(conn: Any, table: Table, key: tuple[Any, ...] | None, build: Callable[[], Any],
+          params: Callable[[], dict[str, Any]]) -> tuple[Any, Any]:
+    """``(connection, outcome)`` of the statement ``build()`` (cached under ``table`` and ``key``; ``key``
+    None: Core only). Outcome: ``_QUEUED`` when a :class:`Batch` queued it, the driver's result when it
+    went through the driver, None when the caller must run it through Core on the returned connection
+    (a Batch is flushed first, so the statements keep their order)."""
+    if isinstance(conn, Batch):
+        fast = _compiled(conn.conn, table, key, build) if key is not None else None
+        if fast is not None and conn.queue(fast[0], fast[1](params())):
+            return conn.conn, _QUEUED
+        conn.flush()
+        conn = conn.conn
+    fast = _compiled(conn, table, key, build) if key is not None else None
+    return conn, (None if fast is None else conn.exec_driver_sql(fast[0], fast[1](params())))
+
+
 def execute(conn: Any, table: Table, key: tuple[Any, ...], build: Callable[[], Any], params: dict[str, Any]) -> Any:
     """Run the statement ``build()`` (cached under ``table`` and ``key``) with ``params``: through the driver
     when it can (see above), else through Core. The result's rows are not type-processed on the driver path."""
-    if isinstance(conn, Batch):
-        fast = _compiled(conn.conn, table, key, build)
-        if fast is not None and conn.queue(fast[0], fast[1](params)):
-            return None
-        conn.flush()
-        conn = conn.conn
-    fast = _compiled(conn, table, key, build)
-    if fast is not None:
-        return conn.exec_driver_sql(fast[0], fast[1](params))
-    return conn.execute(cached(table, key, build), params)
+    conn, out = _send(conn, table, key, build, lambda: params)
+    if out is _QUEUED:
+        return None
+    return out if out is not None else conn.execute(cached(table, key, build), params)
 
 
 def passes_through(type_: Any, dialect: Any) -> bool:
@@ -209,15 +222,12 @@ def _same_columns(rows: list[dict[str, Any]]) -> tuple[str, ...] | None:
 def insert_row(conn: Any, table: Table, row: dict[str, Any]) -> int:
     """Insert one row; its auto-increment id (0 when the table has none, or when queued in a :class:`Batch`)."""
     cols = tuple(row)
-    if isinstance(conn, Batch):
-        fast = _compiled(conn.conn, table, ("insert", cols, 1), lambda: _values_statement(table, cols, 1))
-        if fast is not None and conn.queue(fast[0], fast[1](_flat([row], cols))):
-            return 0
-        conn.flush()
-        conn = conn.conn
-    fast = _compiled(conn, table, ("insert", cols, 1), lambda: _values_statement(table, cols, 1))
-    if fast is not None:
-        return int(conn.exec_driver_sql(fast[0], fast[1](_flat([row], cols))).lastrowid or 0)
+    conn, out = _send(conn, table, ("insert", cols, 1), lambda: _values_statement(table, cols, 1),
+                      lambda: _flat([row], cols))
+    if out is _QUEUED:
+        return 0
+    if out is not None:
+        return int(out.lastrowid or 0)
     result = conn.execute(cached(table, ("insert",), lambda: insert(table)), row)
     pk = result.inserted_primary_key if table.autoincrement_column is not None else None
     return int(pk[0]) if pk and pk[0] is not None else 0
@@ -228,19 +238,11 @@ def insert_rows(conn: Any, table: Table, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     cols = _same_columns(rows)
-    if isinstance(conn, Batch):
-        fast = _compiled(conn.conn, table, ("insert", cols, len(rows)),
-                         lambda: _values_statement(table, cols, len(rows))) if cols else None
-        if fast is not None and conn.queue(fast[0], fast[1](_flat(rows, cols))):  # type: ignore[arg-type]
-            return
-        conn.flush()
-        conn = conn.conn
-    fast = _compiled(conn, table, ("insert", cols, len(rows)),
-                     lambda: _values_statement(table, cols, len(rows))) if cols else None
-    if fast is not None:
-        conn.exec_driver_sql(fast[0], fast[1](_flat(rows, cols)))  # type: ignore[arg-type]
-        return
-    conn.execute(cached(table, ("insert",), lambda: insert(table)), rows)
+    conn, out = _send(conn, table, ("insert", cols, len(rows)) if cols else None,
+                      lambda: _values_statement(table, cols, len(rows)),  # type: ignore[arg-type]
+                      lambda: _flat(rows, cols))  # type: ignore[arg-type]
+    if out is None:
+        conn.execute(cached(table, ("insert",), lambda: insert(table)), rows)
 
 
 def insert_returning_ids(conn: Any, table: Table, rows: list[dict[str, Any]]) -> list[int] | None:
