@@ -252,6 +252,22 @@ def _short(digest: bytes) -> int:
     return value + 3 if value < 3 else value
 
 
+def _columns(rows: Iterable[tuple[str, str | None, bool]]) -> tuple[array[int], array[int], array[int]]:
+    """``hash(sku)``, digest prefix (or sentinel) and inputs digest columns of (sku, hex digest, rejected) rows."""
+    keys, values, inputs = array("q"), array("Q"), array("Q")
+    add_key, add_value, add_inputs = keys.append, values.append, inputs.append
+    for sku, digest, rejected in rows:
+        add_key(hash(sku))
+        if digest is None or rejected or digest == _GONE_HEX:
+            add_value(_NEVER if digest is None else _REJECTED if rejected else _GONE)
+            add_inputs(0)
+        else:
+            value = int(digest[:16], 16)
+            add_value(value + 3 if value < 3 else value)
+            add_inputs(int(digest[16:32], 16))
+    return keys, values, inputs
+
+
 class StoredDigests:
     """What Mirakl accepted per SKU, in 32 bytes per SKU (three sorted ``array`` columns and the
     ``seen`` column of the run), not a dict.
@@ -266,34 +282,17 @@ class StoredDigests:
     """
 
     def __init__(self, items: Iterable[tuple[str, object]], names: Callable[[], Iterable[str]] | None = None) -> None:
-        keys, values, inputs = array("q"), array("Q"), array("Q")
-        for sku, stored in items:
-            keys.append(hash(sku))
-            if stored is None or stored == b"" or stored == GONE:
-                values.append(_NEVER if stored is None else _REJECTED if stored == b"" else _GONE)
-                inputs.append(0)
-            else:
-                values.append(_short(stored))  # type: ignore[arg-type]
-                inputs.append(int.from_bytes(stored[8:16], "big"))  # type: ignore[index]
-        self._set(keys, values, inputs, names)
+        """From (sku, 16-byte digest, ``b""`` rejected, None never accepted, or ``GONE``)."""
+        rows = ((sku, None if stored is None else stored.hex(), stored == b"")  # type: ignore[attr-defined]
+                for sku, stored in items)
+        self._set(*_columns(rows), names)
 
     @classmethod
     def from_hex(cls, rows: Iterable[tuple[str, str | None, bool]],
                  names: Callable[[], Iterable[str]] | None = None) -> StoredDigests:
         """The same from state rows as stored: (sku, 32-hex-digit digest or None, rejected)."""
-        keys, values, inputs = array("q"), array("Q"), array("Q")
-        add_key, add_value, add_inputs = keys.append, values.append, inputs.append
-        for sku, digest, rejected in rows:
-            add_key(hash(sku))
-            if digest is None or rejected or digest == _GONE_HEX:
-                add_value(_NEVER if digest is None else _REJECTED if rejected else _GONE)
-                add_inputs(0)
-            else:
-                value = int(digest[:16], 16)
-                add_value(value + 3 if value < 3 else value)
-                add_inputs(int(digest[16:32], 16))
         self = cls.__new__(cls)
-        self._set(keys, values, inputs, names)
+        self._set(*_columns(rows), names)
         return self
 
     def _set(self, keys: array[int], values: array[int], inputs: array[int],
