@@ -313,7 +313,7 @@ def _report_decision(ctx: TaskContext, decision: OrderDecision) -> None:
 def _call_failed(ctx: TaskContext, decision: OrderDecision, exc: MiraklError) -> None:
     """OR21 raised. Refused for sure (4xx, 429): release. Maybe applied (5xx/timeout unverified): keep."""
     app, code, order_id, now = ctx.app, ctx.platform.code, decision.order_id, ctx.now()
-    certain = isinstance(exc, MiraklFatalError) or exc.status == 429
+    certain = _certainly_refused(exc)
     with app.engine.begin() as conn:
         if certain:
             omap.set_decisions_phase(conn, app.state.t, code, order_id, phase="failed", now=now)
@@ -350,28 +350,43 @@ def _call_failed(ctx: TaskContext, decision: OrderDecision, exc: MiraklError) ->
         raise exc
 
 
+def _certainly_refused(exc: MiraklError) -> bool:
+    """The OR21 was not applied (4xx, or 429 after the retry budget); else it may have been (5xx, timeout)."""
+    return isinstance(exc, MiraklFatalError) or exc.status == 429
+
+
 def _already_decided(ctx: TaskContext, decision: OrderDecision) -> None:
     order_id = decision.order_id
-    problem = ""
+    current = _reread(ctx, order_id)
+    if current is None:  # stays ``accepting`` (reservation kept): the next run's reconcile settles it
+        return
+    status = _settle_if_accepting(ctx, current, {ln.order_line_id: ln.key for ln in decision.lines}, {})
+    ctx.report.count("already_decided")
+    ctx.report.add("already_decided", order_id=order_id, mirakl_state=current.state, status=status)
+    log.info("order.already_decided", order_id=order_id, mirakl_state=current.state, status=status)
+
+
+def _reread(ctx: TaskContext, order_id: str) -> MiraklOrder | None:
+    """The order as Mirakl has it after an OR21 found it answered; None (reported) when it cannot be read."""
     try:
         current = ctx.mirakl.get_order(order_id)
+        problem = "not found"
     except MiraklAuthError:
         raise
     except (MiraklError, SkippableError) as exc:
         current, problem = None, str(exc)
-    if current is None:  # stays ``accepting`` (reservation kept): the next run's reconcile settles it
-        ctx.report.error(
-            f"order {order_id}",
-            f"already decided on Mirakl, re-read failed: {problem or 'not found'}",
-            code="reread_failed",
-        )
-        return
-    keys = {ln.order_line_id: ln.key for ln in decision.lines}
+    if current is None:
+        ctx.report.error(f"order {order_id}", f"already decided on Mirakl, re-read failed: {problem}",
+                         code="reread_failed")
+    return current
+
+
+def _settle_if_accepting(
+    ctx: TaskContext, order: MiraklOrder, keys: Mapping[str, Key | None], intended: Mapping[str, tuple[str, str]]
+) -> str | None:
+    """:func:`settle` in its own transaction, if the row is still ``accepting`` (else another run did: None)."""
     with ctx.app.engine.begin() as conn:
-        status = settle(conn, ctx, current, keys, {})
-    ctx.report.count("already_decided")
-    ctx.report.add("already_decided", order_id=order_id, mirakl_state=current.state, status=status)
-    log.info("order.already_decided", order_id=order_id, mirakl_state=current.state, status=status)
+        return settle(conn, ctx, order, keys, intended) if _still_accepting(conn, ctx, order.order_id) else None
 
 
 # --- recording what Mirakl says --------------------------------------------------------------
@@ -478,11 +493,10 @@ def reconcile(ctx: TaskContext) -> None:
                 continue
             keys, intended = _recorded(conn, ctx, row.mirakl_order_id)
             answers = _resend_answers(order, intended)
-            status = settle(conn, ctx, order, keys, intended) if answers is None else None
-        if status is None and answers is not None:
-            status = _resend(ctx, order, answers, keys, intended)
-            if status is None:
-                continue
+            settled = settle(conn, ctx, order, keys, intended) if answers is None else None
+        status = settled if answers is None else _resend(ctx, order, answers, keys, intended)  # OR21 out of the lock
+        if status is None:
+            continue
         ctx.report.count("reconciled")
         ctx.report.add("reconciled", order_id=row.mirakl_order_id, mirakl_state=order.state, status=status)
         log.info("order.reconciled", order_id=row.mirakl_order_id, mirakl_state=order.state, status=status)
@@ -523,25 +537,16 @@ def _resend(
     except MiraklAuthError:
         raise
     except MiraklError as exc:
-        certain = isinstance(exc, MiraklFatalError) or exc.status == 429
+        certain = _certainly_refused(exc)
         ctx.report.error(f"order {order_id}", f"reconcile: {exc}", code="or21_failed" if certain else "or21_unverified",
                          reservation_kept=not certain)
         if not certain:
             return None
-        with app.engine.begin() as conn:  # refused for sure: released, decided again by a later run
-            return settle(conn, ctx, order, keys, intended) if _still_accepting(conn, ctx, order_id) else None
+        return _settle_if_accepting(ctx, order, keys, intended)  # refused for sure: released, decided again later
     fault_point(FAULT_AFTER_OR21)
     if result == "already_decided":
-        try:
-            current = ctx.mirakl.get_order(order_id)
-        except MiraklAuthError:
-            raise
-        except (MiraklError, SkippableError):
-            current = None
-        if current is None:
-            return None  # stays ``accepting``: the next run settles it
-        with app.engine.begin() as conn:
-            return settle(conn, ctx, current, keys, intended) if _still_accepting(conn, ctx, order_id) else None
+        current = _reread(ctx, order_id)
+        return None if current is None else _settle_if_accepting(ctx, current, keys, intended)
     accepted = any(answers.values())
     now = ctx.now()
     with app.engine.begin() as conn:

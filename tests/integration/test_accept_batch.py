@@ -259,3 +259,26 @@ def test_a_run_starting_while_another_is_between_its_decisions_and_its_or21_call
     assert map_row(shop.engine, shop.prefix, first["order_id"]).status == "accepted"
     assert report.counts.get("accepted", 0) == 0 and report.counts["left_pending"] == 1  # the one unit is taken
     assert reserved(shop.engine, shop.prefix) == {key(shop, "MUG"): 1}
+
+
+def test_a_reconciled_order_whose_recorded_decision_is_refused_by_mirakl_is_released(
+    shop: Any, sim: MiraklSimulator
+) -> None:
+    put_stock(shop.engine, shop.prefix, key(shop, "MUG"), 1)
+    order = sim.add_order(skus=["MUG"], quantities=[1], created_date="2026-03-05T01:00:00Z")
+    app = App(make_config(shop.url, shop.prefix, sim.url))
+    try:
+        ctx = ctx_for(app)
+        gathered = accept.gather(app, ctx.platform, ctx.mirakl, figures=False)
+        accept._record_intended(ctx, gathered.orders, gathered.matches)  # decided, never sent (a crash)
+        assert reserved(shop.engine, shop.prefix) == {key(shop, "MUG"): 1}
+        sim.fail_next(1, status=400, endpoint="OR21")
+        later = ctx_for(app)
+        accept.reconcile(later)
+    finally:
+        app.close()
+    assert answers(sim, order["order_id"]) == []
+    assert map_row(shop.engine, shop.prefix, order["order_id"]).status == "seen"  # decided again by a later run
+    assert [ln["phase"] for ln in line_rows(shop.engine, shop.prefix, order["order_id"])] == ["failed"]
+    assert reserved(shop.engine, shop.prefix) == {}
+    assert [e["code"] for e in later.report.errors] == ["or21_failed"]
