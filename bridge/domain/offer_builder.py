@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from bridge.domain.offers import (
     EMPTY_SKU,
@@ -37,7 +37,7 @@ from bridge.domain.pricing import (
 PRICE_CACHE_SIZE = 1024  # entries of the per-run price cache (well under 1 MB)
 # Part of every inputs digest (:meth:`OfferBuilder.inputs`): change it when the same inputs would give
 # another line (price algorithm, line rules), so that no line is skipped on a stale digest.
-INPUTS_VERSION = "1"
+INPUTS_VERSION = "2"
 
 # Field order of a catalogue row (the shop's SELECT lists its columns in this order).
 CATALOG_FIELDS = (
@@ -47,36 +47,18 @@ CATALOG_FIELDS = (
 )
 _IDENTIFIER_FIELDS = {"reference": ("reference", "product_reference"), "ean13": ("ean13", "product_ean13"),
                       "upc": ("upc", "product_upc")}
-_ROW_TEXT = "\x1f".join(["%s"] * len(CATALOG_FIELDS))  # str() of each column, unit-separated
+INPUTS_DIGEST = "inputs_digest"  # the optional column after CATALOG_FIELDS (see row_digest)
 _IDENTIFIER_POSITIONS = {rule: (CATALOG_FIELDS.index(own), CATALOG_FIELDS.index(fallback))
                          for rule, (own, fallback) in _IDENTIFIER_FIELDS.items()}
 
 
-class CatalogRow(Protocol):
-    """A product without combinations (``id_product_attribute = 0``) or one combination; a sequence in
-    ``CATALOG_FIELDS`` order that also has those names as attributes."""
-
-    id_product: int
-    id_product_attribute: int
-    reference: str | None  # combination's (None for a product row)
-    ean13: str | None
-    upc: str | None
-    product_reference: str | None
-    product_ean13: str | None
-    product_upc: str | None
-    id_manufacturer: int | None
-    is_virtual: int
-    is_pack: int
-    active: int
-    available_for_order: int
-    state: int  # ps_product.state (1 when the column does not exist)
-    base_price: Decimal
-    attribute_price: Decimal | None
-    ecotax: Decimal | None
-    attribute_ecotax: Decimal | None
-    id_tax_rules_group: int
-    quantity: int | None
-    out_of_stock: int | None
+# A catalogue row: a product without combinations (``id_product_attribute = 0``) or one combination, as a
+# tuple in ``CATALOG_FIELDS`` order -- id_product, id_product_attribute, the combination's reference /
+# ean13 / upc (None for a product row), the product's, id_manufacturer, is_virtual, is_pack, active,
+# available_for_order, state (1 when ps_product has no such column), base_price, attribute_price,
+# ecotax, attribute_ecotax (Decimal or None), id_tax_rules_group, quantity, out_of_stock (int or None) --
+# optionally followed by its ``inputs_digest`` (16 hex digits, see :func:`row_digest`).
+CatalogRow = Sequence[Any]
 
 
 @dataclass(frozen=True)
@@ -90,6 +72,17 @@ class PricingData:
     priorities: Mapping[int, str] = field(default_factory=dict)  # id_product -> priority string
     default_priorities: str | None = None  # PS_SPECIFIC_PRICE_PRIORITIES
     group_reductions: Mapping[int, Decimal] = field(default_factory=dict)  # id_product -> fraction
+
+
+def row_digest(key: str, values: Sequence[Any]) -> str:
+    """16 hex digits: the MD5 of ``key`` and the text of ``values`` (``\\N`` for None), unit-separated.
+
+    What the shop's catalogue SELECT computes in the database as its ``inputs_digest`` column
+    (``bridge.shop.catalog.inputs_digest``; this function where the database has no MD5), and the
+    fallback for a row read without it.
+    """
+    text = "\x1f".join((key, *("\\N" if v is None else str(v) for v in values)))
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()[:16]
 
 
 def _rules_text(rules: OfferRules) -> str:
@@ -151,26 +144,21 @@ class OfferBuilder:
         context = (INPUTS_VERSION, salt, str(tz), shop_allows_backorders, stock_management, repr(pricing.settings),
                    repr(pricing.visitor), _rules_text(rules), sorted(pricing.tax_rates.items()),
                    sorted(pricing.group_reductions.items()), sorted(excluded_products))
-        self._inputs_hash = hashlib.blake2b(digest_size=8,
-                                            key=hashlib.blake2b(repr(context).encode(), digest_size=32).digest())
+        self.inputs_key = hashlib.blake2b(repr(context).encode(), digest_size=16).hexdigest()
+        self._digest_position = len(CATALOG_FIELDS)
         self._sku_positions = None if rules.sku == "id" else _IDENTIFIER_POSITIONS[rules.sku]
 
     # -- the row -------------------------------------------------------------------------------
 
-    def sku_of(self, row: CatalogRow) -> str:
-        if self.rules.sku == "id":
-            return f"{row.id_product}-{row.id_product_attribute}"
-        own, fallback = _IDENTIFIER_FIELDS[self.rules.sku]
-        return _s(getattr(row, own)) or _s(getattr(row, fallback))
-
     def build(self, row: CatalogRow) -> OfferLine | str:
         """The line for this row, or the reason (report key) it is not offered.
 
-        Hot path (once per offer): the row is unpacked once in ``CATALOG_FIELDS`` order.
+        Hot path (once per offer): the row is unpacked once in ``CATALOG_FIELDS`` order (its optional
+        inputs digest aside).
         """
         (id_product, ipa, reference, ean13, upc, p_reference, p_ean13, p_upc, id_manufacturer, is_virtual, is_pack,
          active, available, state, base_price, attribute_price, ecotax, attribute_ecotax, id_tax_rules_group,
-         quantity, out_of_stock) = row  # type: ignore[misc]
+         quantity, out_of_stock, *_digest) = row
         rules = self.rules
         reference, p_reference = _s(reference), _s(p_reference)
         reason = exclusion_reason(
@@ -197,8 +185,9 @@ class OfferBuilder:
         p = self.pricing
         sp = self._specific_price(id_product, ipa)
         group_reduction = p.group_reductions.get(id_product) if p.group_reductions else None
-        key = (base_price, attribute_price, ecotax, attribute_ecotax, id_tax_rules_group, group_reduction,
-               0 if sp is None else id(sp))
+        # the amounts by their text: hashing a Decimal read from the row costs several times its str()
+        key = (str(base_price), str(attribute_price), str(ecotax), str(attribute_ecotax), id_tax_rules_group,
+               group_reduction, 0 if sp is None else id(sp))
         prices = self._prices.get(key) if self.cache_prices else None
         if prices is None:
             price, before = visitor_prices(
@@ -231,28 +220,30 @@ class OfferBuilder:
     def inputs(self, row: CatalogRow) -> tuple[str, int] | None:
         """(SKU, 64-bit digest of everything the row's line is computed from), or None without a SKU.
 
-        The digest covers the row's columns and the specific price that applies now (so a price
-        moving by date alone changes it), keyed by the run-wide context (rules, price settings,
-        visitor, time zone, shop flags, the line's constant columns, tax rates, group reductions,
-        excluded products, :data:`INPUTS_VERSION`). Equal digests give equal lines.
+        The digest covers the row's columns keyed by the run-wide context (:attr:`inputs_key`: rules,
+        price settings, visitor, time zone, shop flags, the line's constant columns, tax rates, group
+        reductions, excluded products, :data:`INPUTS_VERSION`) -- computed by the database when the
+        row carries its ``inputs_digest`` column, else here (:func:`row_digest`) -- and the specific
+        price that applies now (so a price moving by date alone changes it). Equal digests give equal
+        lines.
         """
-        values: tuple[Any, ...] = tuple(row)  # type: ignore[arg-type]
         positions = self._sku_positions
         if positions is None:
-            sku = f"{values[0]}-{values[1]}"
+            sku = f"{row[0]}-{row[1]}"
         else:
-            sku = (values[positions[0]] or "").strip() or (values[positions[1]] or "").strip()
+            sku = (row[positions[0]] or "").strip() or (row[positions[1]] or "").strip()
         if not sku:
             return None
-        text = _ROW_TEXT % values
-        id_product = values[0]
+        at = self._digest_position
+        digest = row[at] if len(row) > at else row_digest(self.inputs_key, row[:at])
+        id_product = row[0]
         if id_product != self._cached_product or self._candidates:  # else: no specific price (the common case)
-            sp = self._specific_price(id_product, values[1])
+            sp = self._specific_price(id_product, row[1])
             if sp is not None:
-                text += "\x1e" + (self._sp_texts.get(id(sp)) or self._sp_texts.setdefault(id(sp), repr(sp)))
-        digest = self._inputs_hash.copy()  # keyed once per run
-        digest.update(text.encode())
-        return sku, int.from_bytes(digest.digest(), "big")
+                text = self._sp_texts.get(id(sp)) or self._sp_texts.setdefault(id(sp), repr(sp))
+                mixed = hashlib.blake2b(f"{digest}\x1e{text}".encode(), digest_size=8).digest()
+                return sku, int.from_bytes(mixed, "big") or 1
+        return sku, int(digest, 16) or 1
 
     def _specific_price(self, id_product: int, ipa: int) -> SpecificPrice | None:
         if (id_product, ipa) == self._sp_key:  # the same row again (inputs, then build)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from bridge.domain.pricing import PriceResult, SpecificPrice
 
@@ -83,8 +84,9 @@ class Identifiers:
         return own or (getattr(self, "product_" + name) or "").strip()
 
 
-@dataclass(frozen=True, slots=True)
-class OfferLine:
+class OfferLine(NamedTuple):
+    """One offer as sent (a tuple: built once per catalogue row, so cheap to build)."""
+
     sku: str
     product_id: str
     product_id_type: str
@@ -206,27 +208,36 @@ def price_problem(price: Decimal, rules: OfferRules) -> str | None:
 # --- hashing --------------------------------------------------------------------------------------
 
 
+_MONEY_TEXT: dict[Decimal, str] = {}  # memo of _money (a catalogue has few distinct prices), bounded
+
+
 def _money(value: Decimal | None) -> str:
-    return "" if value is None else f"{value:.2f}"
+    """The amount with 2 decimals (depends on the numeric value only, so memoised by it)."""
+    if value is None:
+        return ""
+    text = _MONEY_TEXT.get(value)
+    if text is None:
+        if len(_MONEY_TEXT) >= 4096:
+            _MONEY_TEXT.clear()
+        text = _MONEY_TEXT[value] = f"{value:.2f}"
+    return text
 
 
 def line_cells(line: OfferLine) -> tuple[str, ...]:
     """The varying cells of the line, formatted as sent (the CSV writer adds the constant columns)."""
-    return (
-        line.sku,
-        line.product_id,
-        line.product_id_type,
-        _money(line.price),
-        str(line.quantity),
-        _money(line.discount_price),
-        line.discount_start.isoformat() if line.discount_start else "",
-        line.discount_end.isoformat() if line.discount_end else "",
-    )
+    start, end = line.discount_start, line.discount_end
+    return (line.sku, line.product_id, line.product_id_type, _money(line.price), str(line.quantity),
+            _money(line.discount_price), start.isoformat() if start else "", end.isoformat() if end else "")
+
+
+def cells_digest(cells: tuple[str, ...], salt: str = "") -> bytes:
+    """16-byte digest of a line's :func:`line_cells`; ``salt`` carries the platform's constant columns."""
+    return hashlib.blake2b("\x1f".join((salt, *cells)).encode(), digest_size=16).digest()
 
 
 def line_digest(line: OfferLine, salt: str = "") -> bytes:
-    """16-byte digest of what Mirakl would receive; ``salt`` carries the platform's constant columns."""
-    return hashlib.blake2b("\x1f".join((salt, *line_cells(line))).encode(), digest_size=16).digest()
+    """16-byte digest of what Mirakl would receive (:func:`cells_digest` of the line's cells)."""
+    return cells_digest(line_cells(line), salt)
 
 
 # --- the delta plan ----------------------------------------------------------------------------------
@@ -408,8 +419,10 @@ class OfferPlanner:
         self.summary.unchanged += 1
         return True
 
-    def consider(self, line: OfferLine, inputs: int = 0) -> tuple[str, bytes] | None:
-        """``inputs``: the digest of the row's inputs, stored as the last 8 bytes of the line's digest.
+    def consider(self, line: OfferLine, inputs: int = 0, cells: tuple[str, ...] | None = None
+                 ) -> tuple[str, bytes] | None:
+        """``inputs``: the digest of the row's inputs, stored as the last 8 bytes of the line's digest;
+        ``cells``: the line's :func:`line_cells` when the caller has them already.
 
         A full resync also answers ``refreshed`` (sent, like ``resent``, and recorded) for an
         unchanged line whose stored inputs digest differs, so that later runs can skip it.
@@ -426,14 +439,14 @@ class OfferPlanner:
                 self._duplicate(sku, first, line)
                 return None
             s.new += 1
-            return ("new", self._digest(line, inputs))
+            return ("new", self._digest(line, inputs, cells))
         seen = stored.seen[i]
         if seen:
             self._duplicate(sku, seen - 1, line)
             return None
         stored.seen[i] = ref + 1
         previous = stored.values[i]
-        digest = self._digest(line, inputs)
+        digest = self._digest(line, inputs, cells)
         if previous == _NEVER or previous == _GONE:
             s.new += 1
             return ("new", digest)
@@ -446,8 +459,8 @@ class OfferPlanner:
             return ("refreshed" if inputs and stored.inputs[i] != inputs else "resent", digest)
         return None
 
-    def _digest(self, line: OfferLine, inputs: int) -> bytes:
-        digest = line_digest(line, self.salt)
+    def _digest(self, line: OfferLine, inputs: int, cells: tuple[str, ...] | None) -> bytes:
+        digest = cells_digest(cells if cells is not None else line_cells(line), self.salt)
         return digest[:8] + inputs.to_bytes(8, "big") if inputs else digest
 
     def _duplicate(self, sku: str, first: int, line: OfferLine) -> None:

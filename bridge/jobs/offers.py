@@ -27,8 +27,9 @@ from typing import TextIO
 import structlog
 
 from bridge.jobs.context import TaskContext
-from bridge.jobs.offers_pass import MAX_LISTED, PassResult, PendingSpool, compute_pass
+from bridge.jobs.offers_pass import MAX_LISTED, PassResult, compute_pass
 from bridge.state.offers import OfferStateRepo
+from bridge.state.offers_sent import SentLines
 
 log = structlog.get_logger(__name__)
 FULL_CURSOR = "offers_full"
@@ -107,7 +108,7 @@ def _settle_open_imports(ctx: TaskContext, repo: OfferStateRepo) -> bool:
 
 
 def _wait_and_record(ctx: TaskContext, repo: OfferStateRepo, import_id: str, *, full_sync: bool,
-                     submitted_at: datetime, sent: PendingSpool | None = None) -> bool:
+                     submitted_at: datetime, sent: SentLines | None = None) -> bool:
     """Poll OF02 (bounded), then apply OF03. False when the import is still running.
 
     ``sent``: the lines of an import sent by this run, not recorded yet (written here, once).
@@ -128,7 +129,7 @@ def _wait_and_record(ctx: TaskContext, repo: OfferStateRepo, import_id: str, *, 
     errors = ctx.mirakl.offer_import_errors(import_id) if status.has_error_report else []
     rejected = [(e.sku, e.message) for e in errors if e.sku]
     if sent is not None:
-        accepted = repo.record_outcome(code, import_id, sent.batches, count=sent.lines, status=status.status,
+        accepted = repo.record_outcome(code, import_id, sent, status=status.status,
                                        rejected=rejected, lines_in_error=status.lines_in_error, now=ctx.now(),
                                        reason=status.reason_status)
     else:

@@ -1,67 +1,32 @@
 """The offers task's single pass: stream the catalogue, build each line, compare, queue what changed.
 
 Memory: the stored digests (32 bytes per SKU, :class:`StoredDigests`), 16-32 bytes per new SKU
-(:class:`NewSkus`) and one chunk of rows; lines to send go straight
-to the CSV stream and, unless dry-run, to a spool file (pickled batches of :class:`PendingLine`).
-The job writes the spooled lines to the state table once, after the upload: with their final
-outcome when the import finishes within the wait, else as ``pending`` under the import id.
+(:class:`NewSkus`) and one chunk of rows; lines to send go straight to the CSV stream and, unless
+dry-run, to a spool file in the state table's load format (:class:`SentLines`). Each line's cells are
+formatted once, for its digest, the CSV and the spool. The job writes the spooled lines to the state
+table once, after the upload: with their final outcome when the import finishes within the wait,
+else as ``pending`` under the import id.
 """
 
 from __future__ import annotations
 
 import collections
-import pickle
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bridge.domain.offer_builder import OfferBuilder
-from bridge.domain.offers import OfferLine, OfferPlanner, OfferRules, PlanSummary
+from bridge.domain.offers import OfferLine, OfferPlanner, OfferRules, PlanSummary, line_cells
 from bridge.mirakl.offers_csv import OfferCsvWriter, skus_in
 from bridge.shop.catalog import excluded_products, load_pricing, shop_timezone, stream_catalog
 from bridge.state.offers import GONE_HEX, OfferStateRepo, PendingLine
+from bridge.state.offers_sent import SentLines
 
 if TYPE_CHECKING:
     from bridge.config import OffersConfig
     from bridge.jobs.context import TaskContext
 
 MAX_LISTED = 100  # report items listed per kind (counts are always complete)
-FLUSH_EVERY = 5000  # lines per spooled batch (~1 MB held), and per write
-
-
-class PendingSpool:
-    """Lines to record after the upload, pickled to a temporary file in batches (memory stays flat)."""
-
-    def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
-        self.lines = 0
-        self._batches = 0
-        self._skip: frozenset[str] = frozenset()
-        self._skip_before = 0
-
-    def withdraw(self, skus: frozenset[str]) -> None:
-        """Drop these SKUs from the batches spooled so far (later batches, e.g. zeroed lines, stay)."""
-        self._skip, self._skip_before = skus, self._batches
-
-    def add(self, batch: list[PendingLine]) -> None:
-        if batch:
-            pickle.dump([tuple(ln) for ln in batch], self._file, protocol=pickle.HIGHEST_PROTOCOL)
-            self.lines += len(batch)
-            self._batches += 1
-
-    def batches(self) -> Iterator[list[PendingLine]]:
-        self._file.seek(0)
-        for i in range(self._batches):
-            rows = pickle.load(self._file)  # our own temporary file
-            skip = self._skip if i < self._skip_before else frozenset()
-            make = PendingLine._make
-            yield [make(r) for r in rows if r[0] not in skip]
-
-    def close(self) -> None:
-        self._file.close()
-
 
 
 @dataclass
@@ -74,7 +39,7 @@ class PassResult:
     not_sent: list[dict[str, Any]] = field(default_factory=list)
     next_change_at: datetime | None = None
     zeroed: int = 0
-    spool: PendingSpool = field(default_factory=PendingSpool)
+    spool: SentLines = field(default_factory=SentLines)
 
 
 def rules_from(cfg: OffersConfig) -> OfferRules:
@@ -89,11 +54,6 @@ def rules_from(cfg: OffersConfig) -> OfferRules:
     )
 
 
-def _pending(line: OfferLine, digest: bytes) -> PendingLine:
-    return PendingLine(line.sku, line.id_product, line.id_product_attribute, digest, line.quantity, line.price,
-                       line.discount_price, line.discount_start, line.discount_end)
-
-
 def compute_pass(ctx: TaskContext, repo: OfferStateRepo, stream: TextIO, *, full: bool) -> PassResult:
     cfg, code, now = ctx.platform.offers, ctx.platform.code, ctx.now()
     shop = ctx.app.shop
@@ -101,7 +61,7 @@ def compute_pass(ctx: TaskContext, repo: OfferStateRepo, stream: TextIO, *, full
                             logistic_class=cfg.logistic_class, send_discounts=cfg.send_discounts)
     planner = OfferPlanner(repo.load_compact_digests(code), full=full, salt=writer.salt)
     result = PassResult(planner.summary, writer)
-    queued: list[PendingLine] = []
+    spool = None if ctx.dry_run else result.spool
     with shop.engine.connect() as conn:
         pricing = load_pricing(conn, shop.tables, shop.context, country_iso=ctx.platform.country,
                                currency_iso=ctx.platform.currency, now=now)
@@ -111,35 +71,30 @@ def compute_pass(ctx: TaskContext, repo: OfferStateRepo, stream: TextIO, *, full
             shop_allows_backorders=shop.context.config_bool("PS_ORDER_OUT_OF_STOCK"),
             stock_management=shop.context.config_bool("PS_STOCK_MANAGEMENT", True), salt=writer.salt,
         )
-        skip = planner.skip_unchanged
-        for chunk in stream_catalog(conn, shop.tables, shop.context):
+        skip, consider, write = planner.skip_unchanged, planner.consider, writer.write
+        for chunk in stream_catalog(conn, shop.tables, shop.context, inputs_key=builder.inputs_key):
             ctx.check_stop()
             for row in chunk:
                 key = builder.inputs(row)
-                if key is not None and not full and skip(key[0], row[0], row[1], key[1]):  # type: ignore[misc]
+                if key is not None and not full and skip(key[0], row[0], row[1], key[1]):
                     result.sellable += 1  # same inputs as the line Mirakl accepted: same line
                     continue
                 out = builder.build(row)
                 if type(out) is str:
                     result.excluded[out] += 1
                     if len(result.not_sent) < MAX_LISTED:
-                        result.not_sent.append({"reason": out, "id_product": row.id_product,
-                                                "id_product_attribute": row.id_product_attribute})
+                        result.not_sent.append({"reason": out, "id_product": row[0], "id_product_attribute": row[1]})
                     continue
                 assert isinstance(out, OfferLine)
                 result.sellable += 1
-                decision = planner.consider(out, key[1] if key is not None else 0)
+                cells = line_cells(out)
+                decision = consider(out, key[1] if key is not None else 0, cells)
                 if decision is not None:
-                    writer.write(out)
-                    if decision[0] != "resent":
-                        queued.append(_pending(out, decision[1]))
+                    write(out, cells)
+                    if spool is not None and decision[0] != "resent":
+                        spool.add(out, decision[1], cells)
             result.catalogue += len(chunk)
-            if len(queued) >= FLUSH_EVERY and not ctx.dry_run:
-                result.spool.add(queued)
-                queued.clear()
             ctx.progress.step("offers", result.catalogue)
-    if not ctx.dry_run:
-        result.spool.add(queued)
     result.next_change_at = builder.next_change_at
     planner.finish()
     _handle_duplicates(ctx, result, stream)
@@ -177,13 +132,11 @@ def _zero_vanished(ctx: TaskContext, repo: OfferStateRepo, result: PassResult) -
         return
     code = ctx.platform.code
     last = repo.last_values(code, gone)
-    queued = []
     for sku in gone:
         if sku not in last:
             continue
         price, id_product, ipa = last[sku]
         result.writer.write_zero(sku, price)
-        queued.append(PendingLine(sku, id_product, ipa, bytes.fromhex(GONE_HEX), 0, price))
+        if not ctx.dry_run:
+            result.spool.add_pending(PendingLine(sku, id_product, ipa, bytes.fromhex(GONE_HEX), 0, price))
         result.zeroed += 1
-    if not ctx.dry_run:
-        result.spool.add(queued)

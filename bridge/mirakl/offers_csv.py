@@ -52,8 +52,10 @@ class OfferCsvWriter:
         """The platform-wide cells: a change of any of them changes every line's digest."""
         return "|".join(self.header) + "|" + "|".join(self._constants)
 
-    def write(self, line: OfferLine) -> None:
-        cells = line_cells(line)
+    def write(self, line: OfferLine, cells: tuple[str, ...] | None = None) -> None:
+        """``cells``: the line's :func:`line_cells` when the caller has them already."""
+        if cells is None:
+            cells = line_cells(line)
         row = [*cells[:5], *self._constants]
         if self.discounts:
             row += cells[5:8]

@@ -2,7 +2,8 @@
 
 - :func:`catalog_select`: one SELECT for every product and combination of the shop with its
   identifiers, flags, prices and the right ``stock_available`` row (shop, or group when stock is
-  shared); :func:`stream_catalog` streams it in chunks (server-side cursor).
+  shared), optionally with the row's inputs digest computed by the database (:func:`inputs_digest`);
+  :func:`stream_catalog` streams it in chunks of plain tuples (server-side cursor).
 - :func:`load_pricing`: specific prices, priorities, tax rules, currency, group and configuration,
   read once per run into dicts keyed by product (PrestaShop local datetimes converted to UTC here).
 """
@@ -15,10 +16,12 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Integer, Select, and_, cast, func, literal, select
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy import Integer, Select, String, and_, cast, func, literal, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.elements import ColumnElement
 
-from bridge.domain.offer_builder import CATALOG_FIELDS, PricingData
+from bridge.domain.offer_builder import CATALOG_FIELDS, INPUTS_DIGEST, PricingData, row_digest
 from bridge.domain.pricing import PriceSettings, SpecificPrice, TaxRule, Visitor, tax_rate_for
 from bridge.errors import ShopDataError
 from bridge.shop.context import ShopContext
@@ -44,8 +47,12 @@ def to_utc(value: datetime | None, tz: ZoneInfo) -> datetime | None:
 # --- the catalogue ---------------------------------------------------------------------------------
 
 
-def catalog_select(tables: ShopTables, ctx: ShopContext) -> Select[Any]:
-    """Every product (no combinations) and every combination of ``ctx.id_shop``, one row each."""
+def catalog_select(tables: ShopTables, ctx: ShopContext, *, inputs_key: str | None = None,
+                   dialect: str = "mysql") -> Select[Any]:
+    """Every product (no combinations) and every combination of ``ctx.id_shop``, one row each.
+
+    ``inputs_key``: add the column ``inputs_digest`` (:func:`inputs_digest`) after ``CATALOG_FIELDS``.
+    """
     p, ps = tables.product, tables.product_shop
     pa, pas, sa = tables.product_attribute, tables.product_attribute_shop, tables.stock_available
     stock = ctx.stock_row_filter
@@ -85,17 +92,62 @@ def catalog_select(tables: ShopTables, ctx: ShopContext) -> Select[Any]:
         .where(ps.c.id_shop == ctx.id_shop)
     )
     assert tuple(c.name for c in query.selected_columns) == CATALOG_FIELDS
+    if inputs_key is not None:
+        query = query.add_columns(inputs_digest(list(query.selected_columns), inputs_key, dialect)
+                                  .label(INPUTS_DIGEST))
     return query
 
 
-def stream_catalog(conn: Connection, tables: ShopTables, ctx: ShopContext,
-                   chunk_rows: int = CHUNK_ROWS) -> Iterator[list[Row[Any]]]:
-    """The catalogue in chunks of rows (attributes as in ``bridge.domain.offer_builder.CatalogRow``)."""
-    result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(catalog_select(tables, ctx))
+ROW_DIGEST_FUNCTION = "bridge_row_digest"  # registered on SQLite connections (no MD5 there)
+
+
+def inputs_digest(columns: list[ColumnElement[Any]], key: str, dialect: str) -> ColumnElement[Any]:
+    """The row's inputs digest as 16 hex digits, computed by the database: the MD5 of the columns' text
+    (``\\N`` for NULL), unit-separated and keyed by ``key`` (the run context, see
+    ``OfferBuilder.inputs_key``). SQLite has no MD5: :func:`bridge.domain.offer_builder.row_digest`, the same
+    function in Python, registered on the connection by :func:`stream_catalog`. Both only need to be
+    stable for one database: equal inputs, equal digest; any changed column, another digest."""
+    if dialect == "sqlite":
+        return func.bridge_row_digest(literal(key), *columns)
+    texts = [func.ifnull(cast(c, String), literal("\\N")) for c in columns]
+    return func.left(func.md5(func.concat_ws(literal("\x1f"), literal(key), *texts)), 16)
+
+
+def stream_catalog(conn: Connection, tables: ShopTables, ctx: ShopContext, chunk_rows: int = CHUNK_ROWS,
+                   *, inputs_key: str | None = None) -> Iterator[list[tuple[Any, ...]]]:
+    """The catalogue in chunks of tuples in ``CATALOG_FIELDS`` order (then ``inputs_digest`` with
+    ``inputs_key``). On PyMySQL the compiled SELECT runs on the connection's own driver cursor,
+    unbuffered, and its rows are used as the driver gives them (the columns need no result
+    processing: ints, strings and Decimals already); other drivers go through SQLAlchemy."""
+    dialect = conn.dialect
+    query = catalog_select(tables, ctx, inputs_key=inputs_key, dialect=dialect.name)
+    if dialect.driver != "pymysql":
+        if dialect.name == "sqlite" and inputs_key is not None:
+            conn.connection.driver_connection.create_function(  # type: ignore[union-attr]
+                ROW_DIGEST_FUNCTION, -1, lambda key, *values: row_digest(key, values), deterministic=True)
+        result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(query)
+        try:
+            for part in result.partitions(chunk_rows):
+                yield [tuple(r) for r in part]
+        finally:
+            result.close()
+        return
+    import pymysql.cursors  # type: ignore[import-untyped]
+
+    compiled = query.compile(dialect=dialect)
+    sql, params = compiled.string, compiled.params
+    cursor = conn.connection.driver_connection.cursor(pymysql.cursors.SSCursor)  # type: ignore[union-attr]
     try:
-        yield from result.partitions(chunk_rows)
+        try:
+            cursor.execute(sql, params)
+            rows = cursor.fetchmany(chunk_rows)
+            while rows:
+                yield rows
+                rows = cursor.fetchmany(chunk_rows)
+        except dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error) from exc
     finally:
-        result.close()
+        cursor.close()
 
 
 def excluded_products(conn: Connection, tables: ShopTables, categories: Iterable[int]) -> frozenset[int]:

@@ -8,7 +8,7 @@ All writes are set-based (executemany / one UPDATE per import; large outcomes th
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
@@ -20,7 +20,8 @@ from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from bridge.domain.offers import GONE, StoredDigests
-from bridge.state import offers_load
+from bridge.state import offers_load, offers_sent
+from bridge.state.offers_sent import SentLines
 from bridge.state.tables import bridge_tables
 
 log = structlog.get_logger(__name__)
@@ -277,59 +278,52 @@ class OfferStateRepo:
                              .values(pending_import_id=import_id))
 
     def record_outcome(self, platform: str, import_id: str,
-                       sent: Iterable[Sequence[PendingLine]] | Callable[[], Iterable[Sequence[PendingLine]]], *,
-                       status: str, rejected: Sequence[tuple[str, str]], lines_in_error: int | None, now: datetime,
-                       reason: str = "", count: int | None = None) -> int:
+                       sent: SentLines | Iterable[Sequence[PendingLine]], *, status: str,
+                       rejected: Sequence[tuple[str, str]], lines_in_error: int | None, now: datetime,
+                       reason: str = "") -> int:
         """The final outcome of an import sent by this run, written once per line (no pending stage).
 
-        ``sent``: the lines of the file, in batches (re-iterable, or a callable giving them: read
-        again when the bulk path is refused); ``count``: how many (to choose the path). COMPLETE:
+        ``sent``: the lines of the file (the pass's :class:`SentLines`, or batches of lines). COMPLETE:
         lines not named in ``rejected`` get the values sent as accepted; rejected lines (and every
         line of a FAILED import) keep their last accepted values, status ``rejected``. Same end state
         as :meth:`write_pending` + :meth:`finish_import`, with one write per line instead of three.
-        Many accepted lines on MariaDB/MySQL go through ``LOAD DATA LOCAL`` (:mod:`.offers_load`),
-        else (or when the server refuses it) through the driver's ``executemany``: same rows.
-        Returns the accepted count.
+        Many accepted lines on MariaDB/MySQL go through ``LOAD DATA LOCAL`` (:mod:`.offers_load`; the
+        spool file itself when nothing was rejected), else (or when the server refuses it) through the
+        driver's ``executemany``: same rows. Returns the accepted count.
         """
-        batches: Callable[[], Iterable[Sequence[PendingLine]]] = sent if callable(sent) else (lambda: sent)
-        if count is None and not callable(sent):
-            count = sum(len(b) for b in sent)
-        if self.bulk_load and status == "COMPLETE" and (count is None or count >= self.bulk_min_rows):
+        if not isinstance(sent, SentLines):
+            spool = SentLines()
             try:
-                return self._record_outcome_bulk(platform, import_id, batches, status=status, rejected=rejected,
+                for batch in sent:
+                    for ln in batch:
+                        spool.add_pending(ln)
+                return self.record_outcome(platform, import_id, spool, status=status, rejected=rejected,
+                                           lines_in_error=lines_in_error, now=now, reason=reason)
+            finally:
+                spool.close()
+        if self.bulk_load and status == "COMPLETE" and sent.lines >= self.bulk_min_rows:
+            try:
+                return self._record_outcome_bulk(platform, import_id, sent, status=status, rejected=rejected,
                                                  lines_in_error=lines_in_error, now=now)
             except offers_load.LoadRefused as exc:
                 self.bulk_load = False
                 log.warning("offers.bulk_load_refused", reason=str(exc)[:500])
-        return self._record_outcome_rows(platform, import_id, batches(), status=status, rejected=rejected,
+        return self._record_outcome_rows(platform, import_id, sent.batches(), status=status, rejected=rejected,
                                          lines_in_error=lines_in_error, now=now, reason=reason)
 
     def _accepted_row(self, platform: str, ln: PendingLine, stamp: Any) -> tuple[Any, ...]:
         return (platform, ln.sku, ln.id_product, ln.id_product_attribute, ln.digest.hex(), ln.quantity, ln.price,
                 ln.discount_price, *self._days(ln), "accepted", stamp, stamp, stamp)
 
-    def _record_outcome_bulk(self, platform: str, import_id: str,
-                             batches: Callable[[], Iterable[Sequence[PendingLine]]], *, status: str,
+    def _record_outcome_bulk(self, platform: str, import_id: str, sent: SentLines, *, status: str,
                              rejected: Sequence[tuple[str, str]], lines_in_error: int | None, now: datetime) -> int:
-        """COMPLETE import: the accepted rows spooled to a file and loaded on a dedicated connection."""
+        """COMPLETE import: the accepted lines loaded from the spool file on a dedicated connection (the
+        rejected ones left out of the file and written as rejected)."""
         why = dict(rejected)
         stamp = self._db_time(now)
-        bad: list[tuple[Any, ...]] = []
-        escape, null, db_day = offers_load.escape, offers_load.NULL, self._db_day
-        head, tail = escape(platform) + "\t", f"\taccepted\t{stamp}\t{stamp}\t{stamp}\n"
-
-        def ok_lines() -> Iterator[str]:
-            """The rows of :meth:`_accepted_row` as lines of the file (values never become SQL)."""
-            for batch in batches():
-                for sku, id_product, ipa, digest, quantity, price, discount, start, end in batch:
-                    if sku in why:
-                        bad.append((platform, sku, id_product, ipa, "rejected", why[sku][:2000], stamp, stamp))
-                        continue
-                    yield (f"{head}{escape(sku)}\t{id_product}\t{ipa}\t{digest.hex()}\t{quantity}\t{price:f}\t"
-                           f"{null if discount is None else format(discount, 'f')}\t"
-                           f"{null if start is None else db_day(start)}\t{null if end is None else db_day(end)}{tail}")
-
-        with offers_load.spooled_lines(ok_lines()) as (path, accepted):
+        with sent.load_file(frozenset(why)) as (path, accepted, left_out):
+            bad = [(platform, ln.sku, ln.id_product, ln.id_product_attribute, "rejected", why[ln.sku][:2000], stamp,
+                    stamp) for ln in left_out]
             engine = offers_load.local_infile_engine(self.engine)
             try:
                 for direct in (True, False):
@@ -337,7 +331,7 @@ class OfferStateRepo:
                         with engine.begin() as conn:
                             self._load_outcome(conn, platform, import_id, path, accepted, bad, direct=direct,
                                                status=status, rejected=rejected, lines_in_error=lines_in_error,
-                                               now=now)
+                                               now=now, stamp=stamp)
                         break
                     except offers_load.NotAllNew:
                         continue  # rolled back: merged instead
@@ -347,14 +341,16 @@ class OfferStateRepo:
 
     def _load_outcome(self, conn: Connection, platform: str, import_id: str, path: str, accepted: int,
                       bad: list[tuple[Any, ...]], *, direct: bool, status: str, rejected: Sequence[tuple[str, str]],
-                      lines_in_error: int | None, now: datetime) -> None:
+                      lines_in_error: int | None, now: datetime, stamp: Any) -> None:
         """One transaction: the accepted rows from ``path`` (straight into the table when the platform
         has no row yet and ``direct``), the rejected ones, the import row."""
         o = self.offer
         if accepted:
             direct = direct and conn.execute(select(o.c.sku).where(o.c.platform == platform).limit(1)).first() is None
-            offers_load.merge_rows(conn, o, self._ACCEPTED_COLS, (*self._NO_PENDING, "last_error"), path, accepted,
-                                   direct=direct)
+            offers_load.merge_rows(conn, o, offers_sent.COLUMNS, (*self._NO_PENDING, "last_error"), path, accepted,
+                                   direct=direct, constants={"platform": platform, "status": "accepted",
+                                                             "sent_at": stamp, "accepted_at": stamp,
+                                                             "updated_at": stamp})
         if bad:
             conn.exec_driver_sql(self._rows_sql(self._REJECTED_COLS, self._NO_PENDING), bad)
         self._close_import(conn, platform, import_id, status=status, rejected=rejected,

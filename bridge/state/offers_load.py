@@ -150,31 +150,36 @@ _LOAD_OPTIONS = "CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\
 
 
 def merge_rows(conn: Connection, target: Table, cols: tuple[str, ...], nulls: tuple[str, ...], path: str,
-               count: int, *, direct: bool = False) -> None:
+               count: int, *, direct: bool = False, constants: dict[str, Any] | None = None) -> None:
     """Write the ``count`` rows of ``cols`` in ``path`` to ``target``, on ``conn``'s transaction.
 
+    ``constants``: columns with the same value on every row (``LOAD DATA … SET``, bound parameters).
     ``direct``: loaded straight into ``target``, for rows that cannot exist yet; ``NotAllNew`` when
     some did (a LOCAL load skips them with a warning): roll back and merge instead. Otherwise
     loaded into a temporary staging table (``CREATE TEMPORARY TABLE`` does not end the transaction)
-    and upserted in file order: ``cols`` updated on an existing (primary key) row, ``nulls`` set to
+    and upserted in file order: every column updated on an existing (primary key) row, ``nulls`` set to
     NULL — the same result as the rows' upserts one after the other. ``LoadRefused`` when the
     server does not allow it (LOCAL off, no right to create a temporary table).
     """
+    constants = constants or {}
+    every = (*cols, *constants)
     quote = conn.dialect.identifier_preparer.quote
     column_list = ", ".join(quote(c) for c in cols)  # identifiers of the reflected table only
     if direct:
         table = target
     else:
         table = Table(target.name + "_load", MetaData(), Column("seq", Integer, primary_key=True, autoincrement=True),
-                      *(Column(c, target.c[c].type) for c in cols), prefixes=["TEMPORARY"])
+                      *(Column(c, target.c[c].type) for c in every), prefixes=["TEMPORARY"])
     load = f"LOAD DATA LOCAL INFILE %s INTO TABLE {quote(table.name)} {_LOAD_OPTIONS} ({column_list})"
+    if constants:
+        load += " SET " + ", ".join(f"{quote(c)} = %s" for c in constants)
     raw: Any = conn.connection.driver_connection
     raw.bridge_load_file = os.fsencode(path)
     try:
         if not direct:
             conn.exec_driver_sql(f"DROP TEMPORARY TABLE IF EXISTS `{table.name}`")
             table.create(conn)
-        loaded = conn.exec_driver_sql(load, (path,)).rowcount
+        loaded = conn.exec_driver_sql(load, (path, *constants.values())).rowcount
     except DBAPIError as exc:
         code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
         if code in REFUSED_CODES:
@@ -189,7 +194,7 @@ def merge_rows(conn: Connection, target: Table, cols: tuple[str, ...], nulls: tu
         raise RuntimeError(f"LOAD DATA loaded {loaded} of {count} rows with {warnings} warnings")
     if direct:
         return
-    ins = mysql.insert(target).from_select(list(cols), select(*(table.c[c] for c in cols)).order_by(table.c.seq))
-    conn.execute(ins.on_duplicate_key_update({**{c: ins.inserted[c] for c in cols if c not in ("platform", "sku")},
+    ins = mysql.insert(target).from_select(list(every), select(*(table.c[c] for c in every)).order_by(table.c.seq))
+    conn.execute(ins.on_duplicate_key_update({**{c: ins.inserted[c] for c in every if c not in ("platform", "sku")},
                                               **{c: null() for c in nulls}}))
     conn.exec_driver_sql(f"DROP TEMPORARY TABLE `{table.name}`")

@@ -200,9 +200,9 @@ def test_the_bulk_state_write_leaves_the_state_of_the_row_by_row_write(shop: Any
     loads: list[bool] = []
     real = offers_load.merge_rows
 
-    def spy(*args: Any, direct: bool = False) -> None:
+    def spy(*args: Any, direct: bool = False, **kwargs: Any) -> None:
         loads.append(direct)
-        real(*args, direct=direct)
+        real(*args, direct=direct, **kwargs)
 
     monkeypatch.setattr(offers_load, "merge_rows", spy)
     mug = shop.ids.product("MUG").id_product

@@ -98,9 +98,9 @@ def test_a_first_export_is_loaded_straight_into_the_table_with_the_same_rows(sho
     calls: list[tuple[bool, str]] = []
     real = offers_load.merge_rows
 
-    def spy(*args: Any, direct: bool = False) -> None:
+    def spy(*args: Any, direct: bool = False, **kwargs: Any) -> None:
         try:
-            real(*args, direct=direct)
+            real(*args, direct=direct, **kwargs)
         except offers_load.NotAllNew:
             calls.append((direct, "not all new"))
             raise

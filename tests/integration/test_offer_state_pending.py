@@ -96,17 +96,46 @@ def test_a_failed_import_rejects_every_line_it_carried(shop: Any) -> None:
     assert repo.open_imports("p1") == []
 
 
-def test_withdrawn_skus_leave_the_batches_spooled_before_but_not_later_ones() -> None:
-    from bridge.jobs.offers_pass import PendingSpool
+def test_withdrawn_skus_leave_the_lines_spooled_before_but_not_later_ones() -> None:
+    from bridge.state.offers_sent import SentLines
 
-    spool = PendingSpool()
+    spool = SentLines()
     try:
-        spool.add([PendingLine("DUP", 1, 0, b"\x01" * 16, 1, Decimal("1.00")),
-                   PendingLine("X", 2, 0, b"\x02" * 16, 2, Decimal("2.00"))])
+        for ln in (PendingLine("DUP", 1, 0, b"\x01" * 16, 1, Decimal("1.00")),
+                   PendingLine("X", 2, 0, b"\x02" * 16, 2, Decimal("2.00"))):
+            spool.add_pending(ln)
         spool.withdraw(frozenset({"DUP"}))
-        spool.add([PendingLine("DUP", 0, 0, bytes(16), 0, Decimal("1.00"))])  # zeroed later: kept
+        spool.add_pending(PendingLine("DUP", 0, 0, bytes(16), 0, Decimal("1.00")))  # zeroed later: kept
         batches = list(spool.batches())
     finally:
         spool.close()
-    assert [[ln.sku for ln in b] for b in batches] == [["X"], ["DUP"]]
+    assert [[ln.sku for ln in b] for b in batches] == [["X", "DUP"]]
     assert batches[0][0] == PendingLine("X", 2, 0, b"\x02" * 16, 2, Decimal("2.00"))
+
+
+def test_spooled_lines_read_back_as_sent_and_the_file_is_loaded_as_is_when_nothing_is_left_out() -> None:
+    from datetime import date
+
+    from bridge.domain.offers import OfferLine, line_cells
+    from bridge.state.offers_sent import SentLines
+
+    awkward = ["tab\there", "back\\slash\\t", "new\nline", "cr\rnul\0", "plain", "é€😀"]
+    lines = [OfferLine(sku, "", "", Decimal("12.50"), i, Decimal("9.99") if i % 2 else None,
+                       date(2025, 6, 1) if i % 2 else None, date(2025, 6, 30) if i % 2 else None, 10 + i, i)
+             for i, sku in enumerate(awkward)]
+    spool = SentLines()
+    try:
+        for i, line in enumerate(lines):
+            spool.add(line, bytes([i]) * 16, line_cells(line))
+        back = [ln for batch in spool.batches() for ln in batch]
+        with spool.load_file(frozenset()) as (path, count, left):
+            assert (path, count, left) == (spool.path, len(lines), [])  # no copy
+        with spool.load_file(frozenset({"new\nline", "unknown"})) as (path, count, left):
+            assert path != spool.path and count == len(lines) - 1
+            assert [ln.sku for ln in left] == ["new\nline"]
+            with open(path, encoding="utf-8") as f:
+                assert len(f.readlines()) == count
+    finally:
+        spool.close()
+    assert back == [PendingLine(ln.sku, ln.id_product, ln.id_product_attribute, bytes([i]) * 16, ln.quantity, ln.price,
+                                ln.discount_price, ln.discount_start, ln.discount_end) for i, ln in enumerate(lines)]

@@ -35,7 +35,7 @@ def offers(db: Any, *, country: str = "FR", currency: str = "EUR", id_shop: int 
                 if isinstance(out, OfferLine):
                     lines.setdefault(out.sku, []).append(out)
                 else:
-                    others.append((out, row.id_product, row.id_product_attribute))
+                    others.append((out, row[0], row[1]))
     return lines, others
 
 
