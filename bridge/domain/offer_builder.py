@@ -235,15 +235,18 @@ class OfferBuilder:
         if not sku:
             return None
         at = self._digest_position
-        digest = row[at] if len(row) > at else row_digest(self.inputs_key, row[:at])
-        id_product = row[0]
+        return sku, self.inputs_of(row[0], row[1], row[at] if len(row) > at else row_digest(self.inputs_key, row[:at]))
+
+    def inputs_of(self, id_product: int, id_product_attribute: int, row_digest_hex: str) -> int:
+        """The inputs digest of :meth:`inputs` from the row's ``inputs_digest`` column alone (the row's
+        columns are not needed: a delta run reads only that column first)."""
         if id_product != self._cached_product or self._candidates:  # else: no specific price (the common case)
-            sp = self._specific_price(id_product, row[1])
+            sp = self._specific_price(id_product, id_product_attribute)
             if sp is not None:
                 text = self._sp_texts.get(id(sp)) or self._sp_texts.setdefault(id(sp), repr(sp))
-                mixed = hashlib.blake2b(f"{digest}\x1e{text}".encode(), digest_size=8).digest()
-                return sku, int.from_bytes(mixed, "big") or 1
-        return sku, int(digest, 16) or 1
+                mixed = hashlib.blake2b(f"{row_digest_hex}\x1e{text}".encode(), digest_size=8).digest()
+                return int.from_bytes(mixed, "big") or 1
+        return int(row_digest_hex, 16) or 1
 
     def _specific_price(self, id_product: int, ipa: int) -> SpecificPrice | None:
         if (id_product, ipa) == self._sp_key:  # the same row again (inputs, then build)

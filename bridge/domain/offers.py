@@ -263,12 +263,16 @@ def _short(digest: bytes) -> int:
     return value + 3 if value < 3 else value
 
 
-def _columns(rows: Iterable[tuple[str, str | None, bool]]) -> tuple[array[int], array[int], array[int]]:
-    """``hash(sku)``, digest prefix (or sentinel) and inputs digest columns of (sku, hex digest, rejected) rows."""
-    keys, values, inputs = array("q"), array("Q"), array("Q")
-    add_key, add_value, add_inputs = keys.append, values.append, inputs.append
-    for sku, digest, rejected in rows:
+def _columns(rows: Iterable[tuple[str, str | None, bool] | tuple[str, str | None, bool, int]]
+             ) -> tuple[array[int], array[int], array[int], array[int]]:
+    """``hash(sku)``, digest prefix (or sentinel), inputs digest and ref (``id_product << 32 | ipa``, -1 when
+    not given) columns of (sku, hex digest, rejected[, ref]) rows."""
+    keys, values, inputs, refs = array("q"), array("Q"), array("Q"), array("q")
+    add_key, add_value, add_inputs, add_ref = keys.append, values.append, inputs.append, refs.append
+    for row in rows:
+        sku, digest, rejected = row[0], row[1], row[2]
         add_key(hash(sku))
+        add_ref(row[3] if len(row) > 3 else -1)  # type: ignore[misc]
         if digest is None or rejected or digest == _GONE_HEX:
             add_value(_NEVER if digest is None else _REJECTED if rejected else _GONE)
             add_inputs(0)
@@ -276,7 +280,7 @@ def _columns(rows: Iterable[tuple[str, str | None, bool]]) -> tuple[array[int], 
             value = int(digest[:16], 16)
             add_value(value + 3 if value < 3 else value)
             add_inputs(int(digest[16:32], 16))
-    return keys, values, inputs
+    return keys, values, inputs, refs
 
 
 class StoredDigests:
@@ -293,29 +297,32 @@ class StoredDigests:
     """
 
     def __init__(self, items: Iterable[tuple[str, object]], names: Callable[[], Iterable[str]] | None = None) -> None:
-        """From (sku, 16-byte digest, ``b""`` rejected, None never accepted, or ``GONE``)."""
+        """From (sku, 16-byte digest, ``b""`` rejected, None never accepted, or ``GONE``); no refs (every
+        :meth:`find_ref` answers -1)."""
         rows = ((sku, None if stored is None else stored.hex(), stored == b"")  # type: ignore[attr-defined]
                 for sku, stored in items)
         self._set(*_columns(rows), names)
 
     @classmethod
-    def from_hex(cls, rows: Iterable[tuple[str, str | None, bool]],
+    def from_hex(cls, rows: Iterable[tuple[str, str | None, bool] | tuple[str, str | None, bool, int]],
                  names: Callable[[], Iterable[str]] | None = None) -> StoredDigests:
-        """The same from state rows as stored: (sku, 32-hex-digit digest or None, rejected)."""
+        """The same from state rows as stored: (sku, 32-hex-digit digest or None, rejected[, ref]), ref being
+        ``id_product << 32 | id_product_attribute`` of the line stored."""
         self = cls.__new__(cls)
         self._set(*_columns(rows), names)
         return self
 
-    def _set(self, keys: array[int], values: array[int], inputs: array[int],
+    def _set(self, keys: array[int], values: array[int], inputs: array[int], refs: array[int],
              names: Callable[[], Iterable[str]] | None) -> None:
         if any(keys[i] > keys[i + 1] for i in range(len(keys) - 1)):
             order = sorted(range(len(keys)), key=keys.__getitem__)
-            keys, values, inputs = (array("q", (keys[i] for i in order)), array("Q", (values[i] for i in order)),
-                                    array("Q", (inputs[i] for i in order)))
+            keys, values, inputs, refs = (array("q", (keys[i] for i in order)), array("Q", (values[i] for i in order)),
+                                          array("Q", (inputs[i] for i in order)), array("q", (refs[i] for i in order)))
             del order
-        self.keys, self.values, self.inputs = keys, values, inputs
+        self.keys, self.values, self.inputs, self.refs = keys, values, inputs, refs
         self.seen = array("q", bytes(8 * len(keys)))  # 0, or the (id_product << 32 | ipa) + 1 of the line
         self._names = names
+        self._by_ref: tuple[array[int], array[int]] | None = None  # built on the first find_ref
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -325,6 +332,18 @@ class StoredDigests:
         keys = self.keys
         i = bisect_left(keys, key)
         return i if i < len(keys) and keys[i] == key else -1
+
+    def find_ref(self, ref: int) -> int:
+        """Index of the accepted line (a digest, not a sentinel) stored for ``ref``, or -1. The first call
+        sorts the refs of the accepted lines (16 bytes per SKU more, for a delta run only)."""
+        if self._by_ref is None:
+            refs, values = self.refs, self.values
+            order = sorted((i for i in range(len(refs)) if refs[i] >= 0 and values[i] > _GONE), key=refs.__getitem__)
+            self._by_ref = (array("q", (refs[i] for i in order)), array("q", order))
+            del order
+        sorted_refs, at = self._by_ref
+        i = bisect_left(sorted_refs, ref)
+        return at[i] if i < len(sorted_refs) and sorted_refs[i] == ref else -1
 
     def names(self) -> Iterable[str]:
         if self._names is None:
@@ -418,6 +437,24 @@ class OfferPlanner:
         stored.seen[i] = ((id_product << 32) | id_product_attribute) + 1
         self.summary.unchanged += 1
         return True
+
+    def skip_ref(self, ref: int, inputs: int) -> bool:
+        """:meth:`skip_unchanged` by the row's ref (``id_product << 32 | ipa``) instead of its SKU, for a
+        row read without its columns: the stored line of that ref was computed from the same ``inputs``
+        digest (which covers the columns the SKU comes from, so the SKU is the stored one too)."""
+        stored = self.stored
+        i = stored.find_ref(ref)
+        if i < 0 or stored.inputs[i] != inputs or stored.seen[i]:
+            return False
+        stored.seen[i] = ref + 1
+        self.summary.unchanged += 1
+        return True
+
+    def unskip(self) -> None:
+        """Forget every :meth:`skip_ref` / :meth:`skip_unchanged` made so far (the pass starts over)."""
+        stored = self.stored
+        stored.seen = array("q", bytes(8 * len(stored)))
+        self.summary.unchanged = 0
 
     def consider(self, line: OfferLine, inputs: int = 0, cells: tuple[str, ...] | None = None
                  ) -> tuple[str, bytes] | None:

@@ -18,15 +18,19 @@ from typing import TYPE_CHECKING, Any, TextIO
 from bridge.domain.offer_builder import OfferBuilder
 from bridge.domain.offers import OfferLine, OfferPlanner, OfferRules, PlanSummary, line_cells
 from bridge.mirakl.offers_csv import OfferCsvWriter, skus_in
-from bridge.shop.catalog import excluded_products, load_pricing, shop_timezone, stream_catalog
+from bridge.shop.catalog import excluded_products, load_pricing, shop_timezone, stream_catalog, stream_digests
 from bridge.state.offers import GONE_HEX, OfferStateRepo, PendingLine
 from bridge.state.offers_sent import SentLines
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from bridge.config import OffersConfig
     from bridge.jobs.context import TaskContext
 
 MAX_LISTED = 100  # report items listed per kind (counts are always complete)
+MAX_TODO_SHARE = 0.05  # a delta run re-reads the changed rows while they are at most 5 % of the stored lines
+MIN_TODO = 1000  # (or this many)
 
 
 @dataclass
@@ -71,10 +75,18 @@ def compute_pass(ctx: TaskContext, repo: OfferStateRepo, stream: TextIO, *, full
             shop_allows_backorders=shop.context.config_bool("PS_ORDER_OUT_OF_STOCK"),
             stock_management=shop.context.config_bool("PS_STOCK_MANAGEMENT", True), salt=writer.salt,
         )
+        todo = None if full or not len(planner.stored) else _unchanged_by_digest(ctx, conn, builder, planner, result)
+        if todo is None:  # every row, each compared on its own inputs digest
+            rows = stream_catalog(conn, shop.tables, shop.context, inputs_key=builder.inputs_key)
+        else:  # only the products with a row left to build
+            rows = stream_catalog(conn, shop.tables, shop.context, inputs_key=builder.inputs_key,
+                                  products=sorted({ref >> 32 for ref in todo}))
         skip, consider, write = planner.skip_unchanged, planner.consider, writer.write
-        for chunk in stream_catalog(conn, shop.tables, shop.context, inputs_key=builder.inputs_key):
+        for chunk in rows:
             ctx.check_stop()
             for row in chunk:
+                if todo is not None and (row[0] << 32 | row[1]) not in todo:
+                    continue  # skipped by the first read
                 key = builder.inputs(row)
                 if key is not None and not full and skip(key[0], row[0], row[1], key[1]):
                     result.sellable += 1  # same inputs as the line Mirakl accepted: same line
@@ -93,14 +105,46 @@ def compute_pass(ctx: TaskContext, repo: OfferStateRepo, stream: TextIO, *, full
                     write(out, cells)
                     if spool is not None and decision[0] != "resent":
                         spool.add(out, decision[1], cells)
-            result.catalogue += len(chunk)
-            ctx.progress.step("offers", result.catalogue)
+            if todo is None:
+                result.catalogue += len(chunk)
+                ctx.progress.step("offers", result.catalogue)
     result.next_change_at = builder.next_change_at
     planner.finish()
     _handle_duplicates(ctx, result, stream)
     _zero_vanished(ctx, repo, result)
     ctx.progress.done()
     return result
+
+
+def _unchanged_by_digest(ctx: TaskContext, conn: Connection, builder: OfferBuilder, planner: OfferPlanner,
+                         result: PassResult) -> set[int] | None:
+    """A delta run's first read: only (ref, inputs digest) of every row; rows whose digest is the one
+    stored with their accepted line count as unchanged (and sellable). Returns the refs left to build, or
+    None -- every skip undone -- as soon as they exceed ``MAX_TODO_SHARE`` of the stored lines (a
+    change touching much of the catalogue: one full read is cheaper than re-reading those rows)."""
+    shop = ctx.app.shop
+    limit = max(MIN_TODO, int(len(planner.stored) * MAX_TODO_SHARE))
+    todo: set[int] = set()
+    rows = 0
+    skip, inputs_of = planner.skip_ref, builder.inputs_of
+    chunks = stream_digests(conn, shop.tables, shop.context, inputs_key=builder.inputs_key)
+    try:
+        for chunk in chunks:
+            ctx.check_stop()
+            for id_product, ipa, digest in chunk:
+                ref = id_product << 32 | ipa
+                if not skip(ref, inputs_of(id_product, ipa, digest)):
+                    todo.add(ref)
+            rows += len(chunk)
+            if len(todo) > limit:
+                planner.unskip()
+                return None
+            ctx.progress.step("offers", rows)
+    finally:
+        chunks.close()  # its cursor closed before the connection's next statement
+    result.catalogue = rows
+    result.sellable = planner.summary.unchanged
+    return todo
 
 
 def _handle_duplicates(ctx: TaskContext, result: PassResult, stream: TextIO) -> None:

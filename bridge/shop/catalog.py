@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -28,6 +28,7 @@ from bridge.shop.context import ShopContext
 from bridge.shop.schema import ShopTables
 
 CHUNK_ROWS = 2000
+PRODUCTS_PER_SELECT = 1000  # products per SELECT when only some are read (a delta run's changed rows)
 
 
 def shop_timezone(ctx: ShopContext) -> ZoneInfo:
@@ -48,10 +49,11 @@ def to_utc(value: datetime | None, tz: ZoneInfo) -> datetime | None:
 
 
 def catalog_select(tables: ShopTables, ctx: ShopContext, *, inputs_key: str | None = None,
-                   dialect: str = "mysql") -> Select[Any]:
+                   dialect: str = "mysql", products: Sequence[int] | None = None) -> Select[Any]:
     """Every product (no combinations) and every combination of ``ctx.id_shop``, one row each.
 
-    ``inputs_key``: add the column ``inputs_digest`` (:func:`inputs_digest`) after ``CATALOG_FIELDS``.
+    ``inputs_key``: add the column ``inputs_digest`` (:func:`inputs_digest`) after ``CATALOG_FIELDS``;
+    ``products``: only these products' rows.
     """
     p, ps = tables.product, tables.product_shop
     pa, pas, sa = tables.product_attribute, tables.product_attribute_shop, tables.stock_available
@@ -91,6 +93,8 @@ def catalog_select(tables: ShopTables, ctx: ShopContext, *, inputs_key: str | No
         )
         .where(ps.c.id_shop == ctx.id_shop)
     )
+    if products is not None:
+        query = query.where(ps.c.id_product.in_(list(products)))
     assert tuple(c.name for c in query.selected_columns) == CATALOG_FIELDS
     if inputs_key is not None:
         query = query.add_columns(inputs_digest(list(query.selected_columns), inputs_key, dialect)
@@ -113,16 +117,44 @@ def inputs_digest(columns: list[ColumnElement[Any]], key: str, dialect: str) -> 
     return func.left(func.md5(func.concat_ws(literal("\x1f"), literal(key), *texts)), 16)
 
 
+def digests_select(tables: ShopTables, ctx: ShopContext, *, inputs_key: str, dialect: str = "mysql") -> Select[Any]:
+    """(id_product, id_product_attribute, inputs_digest) of every catalogue row: what a delta run reads
+    first, to find the rows whose inputs changed without transferring their columns."""
+    query = catalog_select(tables, ctx, inputs_key=inputs_key, dialect=dialect)
+    cols = list(query.selected_columns)
+    return query.with_only_columns(cols[0], cols[1], cols[-1], maintain_column_froms=True)
+
+
 def stream_catalog(conn: Connection, tables: ShopTables, ctx: ShopContext, chunk_rows: int = CHUNK_ROWS,
-                   *, inputs_key: str | None = None) -> Iterator[list[tuple[Any, ...]]]:
-    """The catalogue in chunks of tuples in ``CATALOG_FIELDS`` order (then ``inputs_digest`` with
-    ``inputs_key``). On PyMySQL the compiled SELECT runs on the connection's own driver cursor,
-    unbuffered, and its rows are used as the driver gives them (the columns need no result
-    processing: ints, strings and Decimals already); other drivers go through SQLAlchemy."""
+                   *, inputs_key: str | None = None, products: Sequence[int] | None = None
+                   ) -> Iterator[list[tuple[Any, ...]]]:
+    """The catalogue (or ``products``' rows) in chunks of tuples in ``CATALOG_FIELDS`` order, then
+    ``inputs_digest`` with ``inputs_key``."""
+    if products is None:
+        yield from _stream(conn, catalog_select(tables, ctx, inputs_key=inputs_key, dialect=conn.dialect.name),
+                           chunk_rows)
+        return
+    ids = sorted(set(products))
+    for i in range(0, len(ids), PRODUCTS_PER_SELECT):
+        yield from _stream(conn, catalog_select(tables, ctx, inputs_key=inputs_key, dialect=conn.dialect.name,
+                                                products=ids[i:i + PRODUCTS_PER_SELECT]), chunk_rows)
+
+
+def stream_digests(conn: Connection, tables: ShopTables, ctx: ShopContext, *, inputs_key: str,
+                   chunk_rows: int = 5 * CHUNK_ROWS) -> Iterator[list[tuple[int, int, str]]]:
+    """:func:`digests_select` in chunks of (id_product, id_product_attribute, inputs_digest) tuples."""
+    yield from _stream(conn, digests_select(tables, ctx, inputs_key=inputs_key, dialect=conn.dialect.name),
+                       chunk_rows)
+
+
+def _stream(conn: Connection, query: Select[Any], chunk_rows: int) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of ``query`` in chunks of tuples. On PyMySQL the compiled SELECT runs on the connection's
+    own driver cursor, unbuffered, and its rows are used as the driver gives them (the catalogue's
+    columns need no result processing: ints, strings and Decimals already); other drivers go through
+    SQLAlchemy (SQLite gets :func:`row_digest` registered first)."""
     dialect = conn.dialect
-    query = catalog_select(tables, ctx, inputs_key=inputs_key, dialect=dialect.name)
     if dialect.driver != "pymysql":
-        if dialect.name == "sqlite" and inputs_key is not None:
+        if dialect.name == "sqlite":
             conn.connection.driver_connection.create_function(  # type: ignore[union-attr]
                 ROW_DIGEST_FUNCTION, -1, lambda key, *values: row_digest(key, values), deterministic=True)
         result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(query)
@@ -134,7 +166,7 @@ def stream_catalog(conn: Connection, tables: ShopTables, ctx: ShopContext, chunk
         return
     import pymysql.cursors  # type: ignore[import-untyped]
 
-    compiled = query.compile(dialect=dialect)
+    compiled = query.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     sql, params = compiled.string, compiled.params
     cursor = conn.connection.driver_connection.cursor(pymysql.cursors.SSCursor)  # type: ignore[union-attr]
     try:

@@ -114,13 +114,14 @@ class OfferStateRepo:
         """The same as :meth:`load_digests` in 32 bytes per SKU (names streamed again only if needed)."""
         o = self.offer
 
-        def rows() -> Iterator[tuple[str, str | None, bool]]:
+        def rows() -> Iterator[tuple[str, str | None, bool, int]]:
             with self.engine.connect() as conn:
                 result = conn.execution_options(stream_results=True, yield_per=5000).execute(
-                    select(o.c.sku, o.c.hash, o.c.status).where(o.c.platform == platform))
+                    select(o.c.sku, o.c.hash, o.c.status, o.c.id_product, o.c.id_product_attribute)
+                    .where(o.c.platform == platform))
                 for part in result.partitions():  # lists of rows: no per-row fetch call
-                    for sku, digest, status in part:
-                        yield sku, digest, status == "rejected"
+                    for sku, digest, status, id_product, ipa in part:
+                        yield sku, digest, status == "rejected", id_product << 32 | ipa
 
         def names() -> Iterator[str]:
             with self.engine.connect() as conn:

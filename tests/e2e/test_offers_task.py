@@ -226,3 +226,56 @@ def test_the_bulk_state_write_leaves_the_state_of_the_row_by_row_write(shop: Any
     assert loads == [True, False]  # first run: no row yet, loaded straight; second: merged
     assert states[0] == states[1]
     assert states[0][0]["MUG"]["status"] == "rejected" and states[0][1]["SOCKS"]["quantity"] == 41
+
+
+@pytest.mark.parametrize("first_read", ["digests", "every_row"])
+def test_a_delta_run_reads_the_digests_first_then_only_the_products_left_to_build(
+        shop: Any, sim: MiraklSimulator, monkeypatch: Any, first_read: str) -> None:
+    """Same run with the first read of (ref, digest) only, and with that read given up (too many rows
+    left to build: every row read again with its columns): same report, same file, same state."""
+    from bridge.jobs import offers_pass
+
+    reads: list[Any] = []
+    real = offers_pass.stream_catalog
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        reads.append(kwargs.get("products"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(offers_pass, "stream_catalog", spy)
+    if first_read == "every_row":
+        monkeypatch.setattr(offers_pass, "MIN_TODO", 0)
+        monkeypatch.setattr(offers_pass, "MAX_TODO_SHARE", 0.0)
+    now = datetime.now(timezone.utc)
+    tz = shop_timezone(App(make_app(shop, sim).config).shop.context)
+    ids = shop.ids
+    with shop.engine.begin() as conn:  # BOOK's reduction ends in 2 days
+        add_specific_price(conn, ids, id_product=ids.product("BOOK").id_product, reduction="0.5",
+                           reduction_type="percentage",
+                           to=(now + timedelta(days=2)).astimezone(tz).replace(tzinfo=None, microsecond=0))
+    run_task(make_app(shop, sim, full_every_hours=24 * 365), "offers", CODE)
+    assert reads == [None]
+    with shop.engine.begin() as conn:
+        set_stock(conn, ids.product("MUG").id_product, 0, 3, prefix=shop.prefix)
+        set_stock(conn, ids.product("TSHIRT").id_product, ids.product("TSHIRT").combinations["TSHIRT-M-RED"].id_product_attribute,
+                  4, prefix=shop.prefix)
+    later = make_app(shop, sim, clock=lambda: now + timedelta(days=3), full_every_hours=24 * 365)
+    report = run_task(later, "offers", CODE)
+    assert report.status == "ok", report.to_json()
+    c = report.counts
+    assert (c["catalogue"], c["sellable"], c["changed"], c["unchanged"], c["sent"], c["excluded"]) == (13, 7, 3, 4, 3, 6)
+    assert report.extra["excluded_by_reason"] == {"duplicate_sku": 2, "empty_sku": 1, "inactive": 1,
+                                                  "not_available_for_order": 1, "virtual": 1}
+    sent = rows_of(offer_uploads(sim)[-1].text)
+    assert set(sent) == {"MUG", "TSHIRT-M-RED", "BOOK"}  # BOOK: its reduction is over (date alone)
+    assert (sent["MUG"]["quantity"], sent["TSHIRT-M-RED"]["quantity"], sent["BOOK"]["discount-price"]) == ("3", "4", "")
+    assert (state(shop, "MUG")["quantity"], state(shop, "BOOK")["status"]) == (3, "accepted")
+    if first_read == "digests":  # only the products with a row to build: changed, or never stored (excluded)
+        (products,) = reads[1:]
+        assert {ids.product("MUG").id_product, ids.product("TSHIRT").id_product,
+                ids.product("BOOK").id_product} <= set(products)
+        assert ids.product("SOCKS").id_product not in products
+    else:
+        assert reads[1:] == [None]
+    again = run_task(later, "offers", CODE)
+    assert (again.counts["sent"], again.counts["unchanged"]) == (0, 7)
