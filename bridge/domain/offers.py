@@ -2,7 +2,7 @@
 
 Pure. One catalogue row becomes at most one :class:`OfferLine`; :class:`OfferPlanner` compares each
 line, as it streams by, with the digest of what Mirakl last accepted and says whether to send it.
-Memory: 32 bytes per stored SKU (:class:`StoredDigests`), plus 16–32 bytes per SKU not stored yet
+Memory: 40 bytes per stored SKU (:class:`StoredDigests`), plus 16–32 bytes per SKU not stored yet
 (:class:`NewSkus`). The stored 16-byte digest is the first 8 bytes of the line's digest
 (:func:`line_digest`) followed by 8 bytes of the digest of the inputs it was computed from
 (``OfferBuilder.inputs``), which lets a delta run skip unchanged rows without building them.
@@ -284,8 +284,8 @@ def _columns(rows: Iterable[tuple[str, str | None, bool] | tuple[str, str | None
 
 
 class StoredDigests:
-    """What Mirakl accepted per SKU, in 32 bytes per SKU (three sorted ``array`` columns and the
-    ``seen`` column of the run), not a dict.
+    """What Mirakl accepted per SKU, in 40 bytes per SKU (four ``array`` columns in ref order and the
+    ``seen`` column of the run), not a dict; 16 bytes more per SKU once a lookup by key alone is needed.
 
     Keys are ``hash(sku)`` (64-bit SipHash of the string, per process: built and probed in the same
     run); values are the first 8 bytes of the 16-byte stored digest (the line's), or a sentinel
@@ -314,36 +314,50 @@ class StoredDigests:
 
     def _set(self, keys: array[int], values: array[int], inputs: array[int], refs: array[int],
              names: Callable[[], Iterable[str]] | None) -> None:
-        if any(keys[i] > keys[i + 1] for i in range(len(keys) - 1)):
-            order = sorted(range(len(keys)), key=keys.__getitem__)
-            keys, values, inputs, refs = (array("q", (keys[i] for i in order)), array("Q", (values[i] for i in order)),
-                                          array("Q", (inputs[i] for i in order)), array("q", (refs[i] for i in order)))
+        n = len(keys)
+        if any(refs[i] > refs[i + 1] for i in range(n - 1)):  # kept in ref order (the state table is read so)
+            order = sorted(range(n), key=refs.__getitem__)
+            keys = array("q", (keys[i] for i in order))
+            values = array("Q", (values[i] for i in order))
+            inputs = array("Q", (inputs[i] for i in order))
+            refs = array("q", (refs[i] for i in order))
             del order
         self.keys, self.values, self.inputs, self.refs = keys, values, inputs, refs
-        self.seen = array("q", bytes(8 * len(keys)))  # 0, or the (id_product << 32 | ipa) + 1 of the line
+        self.seen = array("q", bytes(8 * n))  # 0, or the (id_product << 32 | ipa) + 1 of the line
         self._names = names
-        self._by_ref: tuple[array[int], array[int]] | None = None  # built on the first find_ref
+        self._by_key: tuple[array[int], array[int]] | None = None  # built on the first lookup it is needed for
 
     def __len__(self) -> int:
         return len(self.keys)
 
-    def find(self, key: int) -> int:
-        """Index of ``key``, or -1."""
-        keys = self.keys
-        i = bisect_left(keys, key)
-        return i if i < len(keys) and keys[i] == key else -1
-
-    def find_ref(self, ref: int) -> int:
-        """Index of the accepted line (a digest, not a sentinel) stored for ``ref``, or -1. The first call
-        sorts the refs of the accepted lines (16 bytes per SKU more, for a delta run only)."""
-        if self._by_ref is None:
-            refs, values = self.refs, self.values
-            order = sorted((i for i in range(len(refs)) if refs[i] >= 0 and values[i] > _GONE), key=refs.__getitem__)
-            self._by_ref = (array("q", (refs[i] for i in order)), array("q", order))
+    def find(self, key: int, ref: int = -1) -> int:
+        """Index of ``key``, or -1. Looked up under ``ref`` first (a line usually keeps its ref); else in the
+        key index, sorted on the first such lookup (16 bytes per SKU more: new SKUs, renamed ones)."""
+        if ref >= 0:
+            refs, keys = self.refs, self.keys
+            i, n = bisect_left(refs, ref), len(refs)
+            while i < n and refs[i] == ref:
+                if keys[i] == key:
+                    return i
+                i += 1
+        if self._by_key is None:
+            keys = self.keys
+            order = sorted(range(len(keys)), key=keys.__getitem__)
+            self._by_key = (array("q", (keys[i] for i in order)), array("q", order))
             del order
-        sorted_refs, at = self._by_ref
-        i = bisect_left(sorted_refs, ref)
-        return at[i] if i < len(sorted_refs) and sorted_refs[i] == ref else -1
+        sorted_keys, at = self._by_key
+        i = bisect_left(sorted_keys, key)
+        return at[i] if i < len(sorted_keys) and sorted_keys[i] == key else -1
+
+    def find_ref(self, ref: int, inputs: int) -> int:
+        """Index of the line stored for ``ref`` with this ``inputs`` digest, or -1."""
+        refs = self.refs
+        i, n = bisect_left(refs, ref), len(refs)
+        while i < n and refs[i] == ref:  # a ref stored under more than one SKU: the one with the digest
+            if self.inputs[i] == inputs:
+                return i
+            i += 1
+        return -1
 
     def names(self) -> Iterable[str]:
         if self._names is None:
@@ -431,10 +445,11 @@ class OfferPlanner:
         seen yet in this run, and its line was computed from the same ``inputs`` digest (see
         ``OfferBuilder.inputs``). Any doubt answers False: the line is built and :meth:`consider`-ed."""
         stored = self.stored
-        i = stored.find(hash(sku))
+        ref = (id_product << 32) | id_product_attribute
+        i = stored.find(hash(sku), ref)
         if i < 0 or stored.inputs[i] != inputs or stored.seen[i] or stored.values[i] <= _GONE:
             return False
-        stored.seen[i] = ((id_product << 32) | id_product_attribute) + 1
+        stored.seen[i] = ref + 1
         self.summary.unchanged += 1
         return True
 
@@ -443,8 +458,8 @@ class OfferPlanner:
         row read without its columns: the stored line of that ref was computed from the same ``inputs``
         digest (which covers the columns the SKU comes from, so the SKU is the stored one too)."""
         stored = self.stored
-        i = stored.find_ref(ref)
-        if i < 0 or stored.inputs[i] != inputs or stored.seen[i]:
+        i = stored.find_ref(ref, inputs)
+        if i < 0 or stored.seen[i] or stored.values[i] <= _GONE:
             return False
         stored.seen[i] = ref + 1
         self.summary.unchanged += 1
@@ -468,7 +483,7 @@ class OfferPlanner:
         sku = line.sku
         key = hash(sku)
         ref = (line.id_product << 32) | line.id_product_attribute
-        i = stored.find(key)
+        i = stored.find(key, ref)
         s = self.summary
         if i < 0:
             first = self._new.first_or_add(key, ref)

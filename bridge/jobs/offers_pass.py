@@ -1,6 +1,6 @@
 """The offers task's single pass: stream the catalogue, build each line, compare, queue what changed.
 
-Memory: the stored digests (32 bytes per SKU, :class:`StoredDigests`), 16-32 bytes per new SKU
+Memory: the stored digests (40 bytes per SKU, :class:`StoredDigests`), 16-32 bytes per new SKU
 (:class:`NewSkus`) and one chunk of rows; lines to send go straight to the CSV stream and, unless
 dry-run, to a spool file in the state table's load format (:class:`SentLines`). Each line's cells are
 formatted once, for its digest, the CSV and the spool. The job writes the spooled lines to the state
@@ -11,6 +11,8 @@ else as ``pending`` under the import id.
 from __future__ import annotations
 
 import collections
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
@@ -23,8 +25,6 @@ from bridge.state.offers import GONE_HEX, OfferStateRepo, PendingLine
 from bridge.state.offers_sent import SentLines
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
-
     from bridge.config import OffersConfig
     from bridge.jobs.context import TaskContext
 
@@ -63,9 +63,6 @@ def compute_pass(ctx: TaskContext, repo: OfferStateRepo, stream: TextIO, *, full
     shop = ctx.app.shop
     writer = OfferCsvWriter(stream, state_code=cfg.state_code, leadtime_to_ship_days=cfg.leadtime_to_ship_days,
                             logistic_class=cfg.logistic_class, send_discounts=cfg.send_discounts)
-    planner = OfferPlanner(repo.load_compact_digests(code), full=full, salt=writer.salt)
-    result = PassResult(planner.summary, writer)
-    spool = None if ctx.dry_run else result.spool
     with shop.engine.connect() as conn:
         pricing = load_pricing(conn, shop.tables, shop.context, country_iso=ctx.platform.country,
                                currency_iso=ctx.platform.currency, now=now)
@@ -75,7 +72,20 @@ def compute_pass(ctx: TaskContext, repo: OfferStateRepo, stream: TextIO, *, full
             shop_allows_backorders=shop.context.config_bool("PS_ORDER_OUT_OF_STOCK"),
             stock_management=shop.context.config_bool("PS_STOCK_MANAGEMENT", True), salt=writer.salt,
         )
-        todo = None if full or not len(planner.stored) else _unchanged_by_digest(ctx, conn, builder, planner, result)
+        # a delta run's first read starts before the stored digests are loaded (another connection): the
+        # database computes the digests meanwhile
+        digests = None if full else stream_digests(conn, shop.tables, shop.context, inputs_key=builder.inputs_key)
+        try:
+            first = next(digests, None) if digests is not None else None
+            planner = OfferPlanner(repo.load_compact_digests(code), full=full, salt=writer.salt)
+            result = PassResult(planner.summary, writer)
+            todo = None
+            if digests is not None and len(planner.stored):
+                todo = _unchanged_by_digest(ctx, builder, planner, result, first, digests)
+        finally:
+            if digests is not None:
+                digests.close()  # its cursor closed before the connection's next statement
+        spool = None if ctx.dry_run else result.spool
         if todo is None:  # every row, each compared on its own inputs digest
             rows = stream_catalog(conn, shop.tables, shop.context, inputs_key=builder.inputs_key)
         else:  # only the products with a row left to build
@@ -116,32 +126,29 @@ def compute_pass(ctx: TaskContext, repo: OfferStateRepo, stream: TextIO, *, full
     return result
 
 
-def _unchanged_by_digest(ctx: TaskContext, conn: Connection, builder: OfferBuilder, planner: OfferPlanner,
-                         result: PassResult) -> set[int] | None:
-    """A delta run's first read: only (ref, inputs digest) of every row; rows whose digest is the one
-    stored with their accepted line count as unchanged (and sellable). Returns the refs left to build, or
-    None -- every skip undone -- as soon as they exceed ``MAX_TODO_SHARE`` of the stored lines (a
-    change touching much of the catalogue: one full read is cheaper than re-reading those rows)."""
-    shop = ctx.app.shop
+def _unchanged_by_digest(ctx: TaskContext, builder: OfferBuilder, planner: OfferPlanner, result: PassResult,
+                         first: list[tuple[int, int, str]] | None,
+                         chunks: Iterator[list[tuple[int, int, str]]]) -> set[int] | None:
+    """A delta run's first read (``first`` chunk, then ``chunks``): only (ref, inputs digest) of every row;
+    rows whose digest is the one stored with their accepted line count as unchanged (and sellable).
+    Returns the refs left to build, or None -- every skip undone -- as soon as they exceed
+    ``MAX_TODO_SHARE`` of the stored lines (a change touching much of the catalogue: one full read is
+    cheaper than reading those rows again)."""
     limit = max(MIN_TODO, int(len(planner.stored) * MAX_TODO_SHARE))
     todo: set[int] = set()
     rows = 0
     skip, inputs_of = planner.skip_ref, builder.inputs_of
-    chunks = stream_digests(conn, shop.tables, shop.context, inputs_key=builder.inputs_key)
-    try:
-        for chunk in chunks:
-            ctx.check_stop()
-            for id_product, ipa, digest in chunk:
-                ref = id_product << 32 | ipa
-                if not skip(ref, inputs_of(id_product, ipa, digest)):
-                    todo.add(ref)
-            rows += len(chunk)
-            if len(todo) > limit:
-                planner.unskip()
-                return None
-            ctx.progress.step("offers", rows)
-    finally:
-        chunks.close()  # its cursor closed before the connection's next statement
+    for chunk in itertools.chain((first,) if first else (), chunks):
+        ctx.check_stop()
+        for id_product, ipa, digest in chunk:
+            ref = id_product << 32 | ipa
+            if not skip(ref, inputs_of(id_product, ipa, digest)):
+                todo.add(ref)
+        rows += len(chunk)
+        if len(todo) > limit:
+            planner.unskip()
+            return None
+        ctx.progress.step("offers", rows)
     result.catalogue = rows
     result.sellable = planner.summary.unchanged
     return todo

@@ -18,13 +18,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Integer, Select, String, and_, cast, func, literal, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
 
 from bridge.domain.offer_builder import CATALOG_FIELDS, INPUTS_DIGEST, PricingData, row_digest
 from bridge.domain.pricing import PriceSettings, SpecificPrice, TaxRule, Visitor, tax_rate_for
 from bridge.errors import ShopDataError
 from bridge.shop.context import ShopContext
+from bridge.shop.db import stream_tuples
 from bridge.shop.schema import ShopTables
 
 CHUNK_ROWS = 2000
@@ -148,38 +148,11 @@ def stream_digests(conn: Connection, tables: ShopTables, ctx: ShopContext, *, in
 
 
 def _stream(conn: Connection, query: Select[Any], chunk_rows: int) -> Iterator[list[tuple[Any, ...]]]:
-    """The rows of ``query`` in chunks of tuples. On PyMySQL the compiled SELECT runs on the connection's
-    own driver cursor, unbuffered, and its rows are used as the driver gives them (the catalogue's
-    columns need no result processing: ints, strings and Decimals already); other drivers go through
-    SQLAlchemy (SQLite gets :func:`row_digest` registered first)."""
-    dialect = conn.dialect
-    if dialect.driver != "pymysql":
-        if dialect.name == "sqlite":
-            conn.connection.driver_connection.create_function(  # type: ignore[union-attr]
-                ROW_DIGEST_FUNCTION, -1, lambda key, *values: row_digest(key, values), deterministic=True)
-        result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(query)
-        try:
-            for part in result.partitions(chunk_rows):
-                yield [tuple(r) for r in part]
-        finally:
-            result.close()
-        return
-    import pymysql.cursors  # type: ignore[import-untyped]
-
-    compiled = query.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-    sql, params = compiled.string, compiled.params
-    cursor = conn.connection.driver_connection.cursor(pymysql.cursors.SSCursor)  # type: ignore[union-attr]
-    try:
-        try:
-            cursor.execute(sql, params)
-            rows = cursor.fetchmany(chunk_rows)
-            while rows:
-                yield rows
-                rows = cursor.fetchmany(chunk_rows)
-        except dialect.loaded_dbapi.Error as exc:
-            raise DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error) from exc
-    finally:
-        cursor.close()
+    """:func:`bridge.shop.db.stream_tuples`, SQLite getting :func:`row_digest` registered first."""
+    if conn.dialect.name == "sqlite":
+        conn.connection.driver_connection.create_function(  # type: ignore[union-attr]
+            ROW_DIGEST_FUNCTION, -1, lambda key, *values: row_digest(key, values), deterministic=True)
+    return stream_tuples(conn, query, chunk_rows)
 
 
 def excluded_products(conn: Connection, tables: ShopTables, categories: Iterable[int]) -> frozenset[int]:

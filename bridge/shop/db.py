@@ -7,8 +7,9 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import Select, create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from bridge.errors import LockBusyError
 
@@ -99,3 +100,39 @@ def named_lock(engine: Engine, name: str, *, timeout_s: float = 0) -> Iterator[C
                 conn.commit()
     finally:
         conn.close()
+
+
+def stream_tuples(conn: Connection, query: Select[Any], chunk_rows: int) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of a large SELECT in chunks of tuples, streamed (the result is never held whole).
+
+    On PyMySQL the compiled statement (bound parameters) runs on the connection's own unbuffered
+    driver cursor and the rows are used as the driver gives them: only for queries whose columns need
+    no SQLAlchemy result processing (ints, strings, Decimals; not our UTC DATETIME type). Driver errors
+    are raised as SQLAlchemy's. Other drivers go through SQLAlchemy's streamed result. Close the
+    iterator (or exhaust it) before the connection's next statement.
+    """
+    dialect = conn.dialect
+    if dialect.driver != "pymysql":
+        result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(query)
+        try:
+            for part in result.partitions(chunk_rows):
+                yield [tuple(r) for r in part]
+        finally:
+            result.close()
+        return
+    import pymysql.cursors  # type: ignore[import-untyped]
+
+    compiled = query.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    sql, params = compiled.string, compiled.params
+    cursor = conn.connection.driver_connection.cursor(pymysql.cursors.SSCursor)  # type: ignore[union-attr]
+    try:
+        try:
+            cursor.execute(sql, params)
+            rows = cursor.fetchmany(chunk_rows)
+            while rows:
+                yield rows
+                rows = cursor.fetchmany(chunk_rows)
+        except dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error) from exc
+    finally:
+        cursor.close()

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from bridge.domain.offers import GONE, StoredDigests
+from bridge.shop.db import stream_tuples
 from bridge.state import offers_load, offers_sent
 from bridge.state.offers_sent import SentLines
 from bridge.state.tables import bridge_tables
@@ -111,15 +112,15 @@ class OfferStateRepo:
         return out
 
     def load_compact_digests(self, platform: str) -> StoredDigests:
-        """The same as :meth:`load_digests` in 32 bytes per SKU (names streamed again only if needed)."""
+        """The same as :meth:`load_digests` in 40 bytes per SKU, in ref order (names streamed again only if needed)."""
         o = self.offer
 
         def rows() -> Iterator[tuple[str, str | None, bool, int]]:
+            """In ref order (the ref index of a delta run needs no sort then)."""
+            query = (select(o.c.sku, o.c.hash, o.c.status, o.c.id_product, o.c.id_product_attribute)
+                     .where(o.c.platform == platform).order_by(o.c.id_product, o.c.id_product_attribute))
             with self.engine.connect() as conn:
-                result = conn.execution_options(stream_results=True, yield_per=5000).execute(
-                    select(o.c.sku, o.c.hash, o.c.status, o.c.id_product, o.c.id_product_attribute)
-                    .where(o.c.platform == platform))
-                for part in result.partitions():  # lists of rows: no per-row fetch call
+                for part in stream_tuples(conn, query, 5000):
                     for sku, digest, status, id_product, ipa in part:
                         yield sku, digest, status == "rejected", id_product << 32 | ipa
 

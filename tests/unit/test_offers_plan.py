@@ -386,3 +386,27 @@ def test_stored_digests_from_the_state_rows_hex_equal_the_ones_from_bytes() -> N
             for sku, v in stored.items()]
     a, b = StoredDigests(stored.items()), StoredDigests.from_hex(rows)
     assert (a.keys, a.values, a.inputs) == (b.keys, b.values, b.inputs)
+
+
+def test_stored_digests_find_lines_by_ref_then_by_key_and_by_ref_with_their_inputs_digest() -> None:
+    """Rows given out of ref order are kept in ref order; a SKU is found under its ref, or (renamed,
+    moved) through the key index; a ref stored under two SKUs answers the one with the digest."""
+    def hexd(line: int, inputs: int) -> str:
+        return f"{line:016x}{inputs:016x}"
+
+    rows = [("B", hexd(20, 2), False, (7 << 32) | 1), ("A", hexd(10, 1), False, (3 << 32) | 0),
+            ("OLD", hexd(30, 3), False, (7 << 32) | 1), ("GONE", None, False, (9 << 32) | 0)]
+    stored = StoredDigests.from_hex(rows)
+    assert list(stored.refs) == sorted(r[3] for r in rows)
+    i = stored.find(hash("B"), (7 << 32) | 1)
+    assert stored.refs[i] == (7 << 32) | 1 and stored.inputs[i] == 2
+    assert stored.find(hash("A"), (5 << 32) | 0) == stored.find(hash("A")) >= 0  # moved: by key
+    assert stored.find(hash("NEW"), (3 << 32) | 0) == -1
+    assert stored.find_ref((7 << 32) | 1, 3) == stored.find(hash("OLD")) != stored.find_ref((7 << 32) | 1, 2)
+    assert stored.find_ref((7 << 32) | 1, 4) == -1 and stored.find_ref((8 << 32) | 0, 2) == -1
+    planner = OfferPlanner(stored, full=False)
+    assert planner.skip_ref((3 << 32) | 0, 1) and not planner.skip_ref((3 << 32) | 0, 1)  # seen once
+    assert not planner.skip_ref((9 << 32) | 0, 0)  # never accepted: built
+    assert planner.summary.unchanged == 1
+    planner.unskip()
+    assert planner.summary.unchanged == 0 and planner.skip_ref((3 << 32) | 0, 1)
