@@ -283,6 +283,20 @@ def _columns(rows: Iterable[tuple[str, str | None, bool] | tuple[str, str | None
     return keys, values, inputs, refs
 
 
+def _key_index(keys: array[int]) -> tuple[array[int], array[int]]:
+    """(``keys`` sorted, the position of each): sorted one bucket of the top 8 bits at a time, so that the
+    sort's Python lists hold 1/256 of the keys, not all of them (memory stays near the two arrays)."""
+    buckets = [array("q") for _ in range(256)]
+    for i, key in enumerate(keys):
+        buckets[((key >> 56) + 128) & 0xFF].append(i)  # signed keys: bucket order is key order
+    sorted_keys, at = array("q"), array("q")
+    for bucket in buckets:
+        for i in sorted(bucket, key=keys.__getitem__):
+            at.append(i)
+            sorted_keys.append(keys[i])
+    return sorted_keys, at
+
+
 class StoredDigests:
     """What Mirakl accepted per SKU, in 40 bytes per SKU (four ``array`` columns in ref order and the
     ``seen`` column of the run), not a dict; 16 bytes more per SKU once a lookup by key alone is needed.
@@ -341,10 +355,7 @@ class StoredDigests:
                     return i
                 i += 1
         if self._by_key is None:
-            keys = self.keys
-            order = sorted(range(len(keys)), key=keys.__getitem__)
-            self._by_key = (array("q", (keys[i] for i in order)), array("q", order))
-            del order
+            self._by_key = _key_index(self.keys)
         sorted_keys, at = self._by_key
         i = bisect_left(sorted_keys, key)
         return at[i] if i < len(sorted_keys) and sorted_keys[i] == key else -1

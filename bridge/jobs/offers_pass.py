@@ -98,7 +98,7 @@ def compute_pass(ctx: TaskContext, repo: OfferStateRepo, stream: TextIO, *, full
                 if todo is not None and (row[0] << 32 | row[1]) not in todo:
                     continue  # skipped by the first read
                 key = builder.inputs(row)
-                if key is not None and not full and skip(key[0], row[0], row[1], key[1]):
+                if key is not None and todo is None and not full and skip(key[0], row[0], row[1], key[1]):
                     result.sellable += 1  # same inputs as the line Mirakl accepted: same line
                     continue
                 out = builder.build(row)

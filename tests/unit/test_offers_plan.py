@@ -410,3 +410,13 @@ def test_stored_digests_find_lines_by_ref_then_by_key_and_by_ref_with_their_inpu
     assert planner.summary.unchanged == 1
     planner.unskip()
     assert planner.summary.unchanged == 0 and planner.skip_ref((3 << 32) | 0, 1)
+
+
+def test_the_key_index_sorts_signed_keys_in_order() -> None:
+    from array import array
+
+    from bridge.domain.offers import _key_index
+
+    keys = array("q", [5, -(2**63), 2**63 - 1, -1, 0, 5 << 56, -(5 << 56), 3])
+    sorted_keys, at = _key_index(keys)
+    assert list(sorted_keys) == sorted(keys) and [keys[i] for i in at] == list(sorted_keys)
