@@ -12,8 +12,9 @@ gather → plan → apply → record:
    the import row;
 4. OF02 until a final state or ``import_wait_s``; OF03 error report → rejected lines keep their last
    accepted state (retried next run), the others advance. The spooled lines are written once with
-   that outcome; when the import is still running they are written ``pending`` under its id and a
-   later run records the outcome. A crash before that write leaves the state as it was: the lines
+   that outcome -- on MariaDB/MySQL loaded while Mirakl processes the file, on a transaction
+   committed only with the outcome; when the import is still running they are written ``pending``
+   under its id (the load rolled back) and a later run records the outcome. A crash before that write leaves the state as it was: the lines
    are computed and sent again (sending an offer twice is harmless).
 """
 
@@ -116,22 +117,32 @@ def _wait_and_record(ctx: TaskContext, repo: OfferStateRepo, import_id: str, *, 
     cfg, code = ctx.platform.offers, ctx.platform.code
     deadline = time.monotonic() + cfg.import_wait_s
     status = ctx.mirakl.offer_import_status(import_id)
-    while not status.is_final and time.monotonic() < deadline and not ctx.stop.is_set():
-        ctx.stop.wait(min(cfg.poll_interval_s, max(0.0, deadline - time.monotonic())))
-        status = ctx.mirakl.offer_import_status(import_id)
-    if not status.is_final:
-        if sent is not None:
-            for batch in sent.batches():
-                repo.write_pending(code, batch, import_id, ctx.now())
-        ctx.report.extra["import_still_running"] = import_id
-        log.info("offers.import_pending", import_id=import_id, status=status.status)
-        return False
-    errors = ctx.mirakl.offer_import_errors(import_id) if status.has_error_report else []
+    prepared = None
+    try:
+        if sent is not None and not status.is_final:  # the state rows loaded while Mirakl processes the file
+            prepared = repo.prepare_outcome(code, sent, ctx.now())
+        while not status.is_final and time.monotonic() < deadline and not ctx.stop.is_set():
+            ctx.stop.wait(min(cfg.poll_interval_s, max(0.0, deadline - time.monotonic())))
+            status = ctx.mirakl.offer_import_status(import_id)
+        if not status.is_final:
+            if prepared is not None:
+                prepared.close()  # rolled back: the lines are written as pending instead
+            if sent is not None:
+                for batch in sent.batches():
+                    repo.write_pending(code, batch, import_id, ctx.now())
+            ctx.report.extra["import_still_running"] = import_id
+            log.info("offers.import_pending", import_id=import_id, status=status.status)
+            return False
+        errors = ctx.mirakl.offer_import_errors(import_id) if status.has_error_report else []
+    except BaseException:
+        if prepared is not None:
+            prepared.close()
+        raise
     rejected = [(e.sku, e.message) for e in errors if e.sku]
     if sent is not None:
         accepted = repo.record_outcome(code, import_id, sent, status=status.status,
                                        rejected=rejected, lines_in_error=status.lines_in_error, now=ctx.now(),
-                                       reason=status.reason_status)
+                                       reason=status.reason_status, prepared=prepared)
     else:
         accepted = repo.finish_import(code, import_id, status=status.status, rejected=rejected,
                                       lines_in_error=status.lines_in_error, now=ctx.now(),

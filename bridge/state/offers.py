@@ -61,6 +61,32 @@ def _day(value: date | None) -> datetime | None:
 BULK_MIN_ROWS = 2000  # accepted lines from which LOAD DATA pays for its second connection and staging table
 
 
+@dataclass
+class PreparedOutcome:
+    """Lines loaded on a dedicated connection's open transaction (:meth:`OfferStateRepo.prepare_outcome`);
+    closing it rolls back whatever was not committed and closes the connection."""
+
+    engine: Engine
+    conn: Connection
+    trans: Any
+    loaded: offers_load.LoadedRows
+    stamp: Any
+
+    def __enter__(self) -> PreparedOutcome:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        try:
+            if self.trans.is_active:
+                self.trans.rollback()
+            self.conn.close()
+        finally:
+            self.engine.dispose()
+
+
 class OfferStateRepo:
     def __init__(self, engine: Engine, prefix: str, *, bulk_load: bool = True, bulk_min_rows: int = BULK_MIN_ROWS
                  ) -> None:
@@ -282,15 +308,16 @@ class OfferStateRepo:
     def record_outcome(self, platform: str, import_id: str,
                        sent: SentLines | Iterable[Sequence[PendingLine]], *, status: str,
                        rejected: Sequence[tuple[str, str]], lines_in_error: int | None, now: datetime,
-                       reason: str = "") -> int:
+                       reason: str = "", prepared: PreparedOutcome | None = None) -> int:
         """The final outcome of an import sent by this run, written once per line (no pending stage).
 
         ``sent``: the lines of the file (the pass's :class:`SentLines`, or batches of lines). COMPLETE:
         lines not named in ``rejected`` get the values sent as accepted; rejected lines (and every
         line of a FAILED import) keep their last accepted values, status ``rejected``. Same end state
         as :meth:`write_pending` + :meth:`finish_import`, with one write per line instead of three.
-        Many accepted lines on MariaDB/MySQL go through ``LOAD DATA LOCAL`` (:mod:`.offers_load`; the
-        spool file itself when nothing was rejected), else (or when the server refuses it) through the
+        Many accepted lines on MariaDB/MySQL go through ``LOAD DATA LOCAL`` (:mod:`.offers_load`, from the
+        spool file itself) -- already loaded while Mirakl processed the file when ``prepared``
+        (:meth:`prepare_outcome`; closed here) --, else (or when the server refuses it) through the
         driver's ``executemany``: same rows. Returns the accepted count.
         """
         if not isinstance(sent, SentLines):
@@ -300,16 +327,16 @@ class OfferStateRepo:
                     for ln in batch:
                         spool.add_pending(ln)
                 return self.record_outcome(platform, import_id, spool, status=status, rejected=rejected,
-                                           lines_in_error=lines_in_error, now=now, reason=reason)
+                                           lines_in_error=lines_in_error, now=now, reason=reason, prepared=prepared)
             finally:
                 spool.close()
-        if self.bulk_load and status == "COMPLETE" and sent.lines >= self.bulk_min_rows:
-            try:
-                return self._record_outcome_bulk(platform, import_id, sent, status=status, rejected=rejected,
-                                                 lines_in_error=lines_in_error, now=now)
-            except offers_load.LoadRefused as exc:
-                self.bulk_load = False
-                log.warning("offers.bulk_load_refused", reason=str(exc)[:500])
+        if prepared is None and status == "COMPLETE":
+            prepared = self.prepare_outcome(platform, sent, now)
+        if prepared is not None:
+            with prepared:
+                if status == "COMPLETE":
+                    return self._commit_outcome(prepared, platform, import_id, sent, rejected=rejected,
+                                                lines_in_error=lines_in_error, now=now)
         return self._record_outcome_rows(platform, import_id, sent.batches(), status=status, rejected=rejected,
                                          lines_in_error=lines_in_error, now=now, reason=reason)
 
@@ -317,46 +344,61 @@ class OfferStateRepo:
         return (platform, ln.sku, ln.id_product, ln.id_product_attribute, ln.digest.hex(), ln.quantity, ln.price,
                 ln.discount_price, *self._days(ln), "accepted", stamp, stamp, stamp)
 
-    def _record_outcome_bulk(self, platform: str, import_id: str, sent: SentLines, *, status: str,
-                             rejected: Sequence[tuple[str, str]], lines_in_error: int | None, now: datetime) -> int:
-        """COMPLETE import: the accepted lines loaded from the spool file on a dedicated connection (the
-        rejected ones left out of the file and written as rejected)."""
-        why = dict(rejected)
+    def prepare_outcome(self, platform: str, sent: SentLines, now: datetime) -> PreparedOutcome | None:
+        """The lines of ``sent`` loaded as accepted (stamped ``now``) on a dedicated connection's open
+        transaction, before the outcome is known -- the job does it while Mirakl processes the import;
+        :meth:`record_outcome` then drops the rejected ones and commits, or the transaction is rolled back
+        (import failed, or still running at the end of the wait). None when the bulk path does not apply
+        (not MariaDB/MySQL through PyMySQL, fewer than ``bulk_min_rows`` lines, ``LOCAL`` refused)."""
+        if not self.bulk_load or sent.lines < self.bulk_min_rows:
+            return None
+        o = self.offer
         stamp = self._db_time(now)
-        with sent.load_file(frozenset(why)) as (path, accepted, left_out):
+        constants = {"platform": platform, "status": "accepted", "sent_at": stamp, "accepted_at": stamp,
+                     "updated_at": stamp}
+        engine = offers_load.local_infile_engine(self.engine)
+        conn = engine.connect()
+        try:
+            with sent.load_file() as (path, count):
+                for direct in (True, False):
+                    trans = conn.begin()
+                    direct = direct and conn.execute(
+                        select(o.c.sku).where(o.c.platform == platform).limit(1)).first() is None
+                    try:
+                        loaded = offers_load.load_rows(conn, o, offers_sent.COLUMNS, path, count, direct=direct,
+                                                       constants=constants)
+                        return PreparedOutcome(engine, conn, trans, loaded, stamp)
+                    except offers_load.NotAllNew:
+                        trans.rollback()  # staged and merged instead
+        except offers_load.LoadRefused as exc:
+            self.bulk_load = False
+            log.warning("offers.bulk_load_refused", reason=str(exc)[:500])
+        except BaseException:
+            conn.close()
+            engine.dispose()
+            raise
+        conn.close()
+        engine.dispose()
+        return None
+
+    def _commit_outcome(self, prepared: PreparedOutcome, platform: str, import_id: str, sent: SentLines, *,
+                        rejected: Sequence[tuple[str, str]], lines_in_error: int | None, now: datetime) -> int:
+        """COMPLETE import, lines loaded: the rejected ones dropped from the load and written as rejected,
+        the rest merged, the import closed; one commit."""
+        conn, loaded, stamp = prepared.conn, prepared.loaded, prepared.stamp
+        why = dict(rejected)
+        left_out = sent.lines_of(frozenset(why))
+        if left_out:
+            loaded.drop(conn, "sku", [ln.sku for ln in left_out], platform=platform)
+        loaded.merge(conn, (*self._NO_PENDING, "last_error"))
+        if left_out:
             bad = [(platform, ln.sku, ln.id_product, ln.id_product_attribute, "rejected", why[ln.sku][:2000], stamp,
                     stamp) for ln in left_out]
-            engine = offers_load.local_infile_engine(self.engine)
-            try:
-                for direct in (True, False):
-                    try:
-                        with engine.begin() as conn:
-                            self._load_outcome(conn, platform, import_id, path, accepted, bad, direct=direct,
-                                               status=status, rejected=rejected, lines_in_error=lines_in_error,
-                                               now=now, stamp=stamp)
-                        break
-                    except offers_load.NotAllNew:
-                        continue  # rolled back: merged instead
-            finally:
-                engine.dispose()
-        return accepted
-
-    def _load_outcome(self, conn: Connection, platform: str, import_id: str, path: str, accepted: int,
-                      bad: list[tuple[Any, ...]], *, direct: bool, status: str, rejected: Sequence[tuple[str, str]],
-                      lines_in_error: int | None, now: datetime, stamp: Any) -> None:
-        """One transaction: the accepted rows from ``path`` (straight into the table when the platform
-        has no row yet and ``direct``), the rejected ones, the import row."""
-        o = self.offer
-        if accepted:
-            direct = direct and conn.execute(select(o.c.sku).where(o.c.platform == platform).limit(1)).first() is None
-            offers_load.merge_rows(conn, o, offers_sent.COLUMNS, (*self._NO_PENDING, "last_error"), path, accepted,
-                                   direct=direct, constants={"platform": platform, "status": "accepted",
-                                                             "sent_at": stamp, "accepted_at": stamp,
-                                                             "updated_at": stamp})
-        if bad:
             conn.exec_driver_sql(self._rows_sql(self._REJECTED_COLS, self._NO_PENDING), bad)
-        self._close_import(conn, platform, import_id, status=status, rejected=rejected,
+        self._close_import(conn, platform, import_id, status="COMPLETE", rejected=rejected,
                            lines_in_error=lines_in_error, now=now)
+        prepared.trans.commit()
+        return loaded.count
 
     def _record_outcome_rows(self, platform: str, import_id: str, sent: Iterable[Sequence[PendingLine]], *,
                              status: str, rejected: Sequence[tuple[str, str]], lines_in_error: int | None,

@@ -1,8 +1,10 @@
 """Bulk writes of offer-state rows with ``LOAD DATA LOCAL INFILE`` (MariaDB/MySQL through PyMySQL).
 
-The rows are spooled to a temporary tab-separated file and loaded into a temporary staging table,
-then merged into the state table with one ``INSERT … SELECT … ON DUPLICATE KEY UPDATE`` compiled by
-SQLAlchemy. Values never enter SQL text: they travel in the file, in ``LOAD DATA``'s escaped format
+The rows come from a tab-separated file (:mod:`bridge.state.offers_sent`) and are loaded straight
+into the state table when the platform has no row yet, else into a temporary staging table then
+merged into the state table with one ``INSERT … SELECT … ON DUPLICATE KEY UPDATE`` compiled by
+SQLAlchemy; the load and the merge are separate steps so that the load can run while Mirakl
+processes the import. Values never enter SQL text: they travel in the file, in ``LOAD DATA``'s escaped format
 (``\\N`` for NULL; backslash, tab, newline, carriage return and NUL escaped), and the file's name is a
 bound parameter. It replaces the driver's ``executemany``, whose per-parameter escaping in Python was
 most of the cost of recording a first full export (200,000 rows).
@@ -17,13 +19,12 @@ back to ``executemany`` (same rows).
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, Integer, MetaData, Table, create_engine, null, select
+from sqlalchemy import Column, Integer, MetaData, Table, create_engine, delete, null, select
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
@@ -126,22 +127,6 @@ def local_infile_engine(engine: Engine) -> Engine:
     return create_engine(engine.url, creator=creator, poolclass=NullPool)
 
 
-@contextmanager
-def spooled_lines(lines: Iterable[str]) -> Iterator[tuple[str, int]]:
-    """A temporary file holding ``lines`` (each ending in a newline): (path, count), removed afterwards."""
-    fd, path = tempfile.mkstemp(prefix="bridge-offers-", suffix=".tsv")
-    try:
-        n = 0
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            write = f.write
-            for line in lines:
-                write(line)
-                n += 1
-        yield path, n
-    finally:
-        os.unlink(path)
-
-
 class NotAllNew(Exception):
     """A direct load met rows that already exist (or equal under the column's collation)."""
 
@@ -149,17 +134,51 @@ class NotAllNew(Exception):
 _LOAD_OPTIONS = "CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'"
 
 
-def merge_rows(conn: Connection, target: Table, cols: tuple[str, ...], nulls: tuple[str, ...], path: str,
-               count: int, *, direct: bool = False, constants: dict[str, Any] | None = None) -> None:
-    """Write the ``count`` rows of ``cols`` in ``path`` to ``target``, on ``conn``'s transaction.
+@dataclass
+class LoadedRows:
+    """Rows loaded by :func:`load_rows` on a connection's open transaction, not merged yet."""
+
+    table: Table  # the target itself (direct) or the temporary staging table
+    target: Table
+    columns: tuple[str, ...]  # every column loaded (the file's, then the constants)
+    direct: bool
+    count: int
+
+    def drop(self, conn: Connection, key: str, values: Sequence[Any], **match: Any) -> int:
+        """Remove the loaded rows whose ``key`` column is in ``values`` and whose ``match`` columns have
+        those values (rows left out after all; a direct load shares the table with other rows)."""
+        removed = 0
+        column = self.table.c[key]
+        same = [self.table.c[name] == value for name, value in match.items()]
+        for i in range(0, len(values), 1000):
+            stmt = delete(self.table).where(column.in_(list(values[i:i + 1000])), *same)
+            removed += conn.execute(stmt).rowcount or 0
+        self.count -= removed
+        return removed
+
+    def merge(self, conn: Connection, nulls: tuple[str, ...]) -> None:
+        """Upsert staged rows into the target in file order: every column updated on an existing (primary
+        key) row, ``nulls`` set to NULL -- the same result as the rows' upserts one after the other.
+        Nothing to do for a direct load."""
+        if self.direct:
+            return
+        target, table, every = self.target, self.table, self.columns
+        ins = mysql.insert(target).from_select(list(every), select(*(table.c[c] for c in every)).order_by(table.c.seq))
+        conn.execute(ins.on_duplicate_key_update({**{c: ins.inserted[c] for c in every if c not in ("platform", "sku")},
+                                                  **{c: null() for c in nulls}}))
+        conn.exec_driver_sql(f"DROP TEMPORARY TABLE `{table.name}`")
+
+
+def load_rows(conn: Connection, target: Table, cols: tuple[str, ...], path: str, count: int, *,
+              direct: bool = False, constants: dict[str, Any] | None = None) -> LoadedRows:
+    """Load the ``count`` rows of ``cols`` in ``path`` on ``conn``'s transaction, for ``target``.
 
     ``constants``: columns with the same value on every row (``LOAD DATA … SET``, bound parameters).
     ``direct``: loaded straight into ``target``, for rows that cannot exist yet; ``NotAllNew`` when
-    some did (a LOCAL load skips them with a warning): roll back and merge instead. Otherwise
-    loaded into a temporary staging table (``CREATE TEMPORARY TABLE`` does not end the transaction)
-    and upserted in file order: every column updated on an existing (primary key) row, ``nulls`` set to
-    NULL — the same result as the rows' upserts one after the other. ``LoadRefused`` when the
-    server does not allow it (LOCAL off, no right to create a temporary table).
+    some did (a LOCAL load skips them with a warning): roll back and stage instead. Otherwise loaded
+    into a temporary staging table (``CREATE TEMPORARY TABLE`` does not end the transaction) that
+    :meth:`LoadedRows.merge` upserts. ``LoadRefused`` when the server does not allow it (LOCAL off,
+    no right to create a temporary table).
     """
     constants = constants or {}
     every = (*cols, *constants)
@@ -192,9 +211,4 @@ def merge_rows(conn: Connection, target: Table, cols: tuple[str, ...], nulls: tu
         raise NotAllNew(f"{count - loaded} of {count} rows already there")
     if loaded != count or warnings:
         raise RuntimeError(f"LOAD DATA loaded {loaded} of {count} rows with {warnings} warnings")
-    if direct:
-        return
-    ins = mysql.insert(target).from_select(list(every), select(*(table.c[c] for c in every)).order_by(table.c.seq))
-    conn.execute(ins.on_duplicate_key_update({**{c: ins.inserted[c] for c in every if c not in ("platform", "sku")},
-                                              **{c: null() for c in nulls}}))
-    conn.exec_driver_sql(f"DROP TEMPORARY TABLE `{table.name}`")
+    return LoadedRows(table, target, every, direct, count)

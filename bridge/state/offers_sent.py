@@ -86,27 +86,26 @@ class SentLines:
                 yield sku, text
 
     @contextmanager
-    def load_file(self, leave_out: set[str] | frozenset[str]) -> Iterator[tuple[str, int, list[PendingLine]]]:
-        """(path, line count, left-out lines): a file of the kept lines without the SKUs ``leave_out``
-        -- this spool's own file when nothing is left out or withdrawn (no copy)."""
-        if not leave_out and not self._withdrawn:
+    def load_file(self) -> Iterator[tuple[str, int]]:
+        """(path, line count) of a file of the kept lines: this spool's own file unless some were withdrawn."""
+        if not self._withdrawn:
             self._file.flush()
-            yield self.path, self.lines, []
+            yield self.path, self.lines
             return
         fd, path = tempfile.mkstemp(prefix="bridge-offers-", suffix=".tsv")
         try:
-            left: list[PendingLine] = []
             n = 0
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-                for sku, text in self._rows():
-                    if sku in leave_out:
-                        left.append(_parse(sku, text))
-                    else:
-                        out.write(text)
-                        n += 1
-            yield path, n, left
+                for _sku, text in self._rows():
+                    out.write(text)
+                    n += 1
+            yield path, n
         finally:
             os.unlink(path)
+
+    def lines_of(self, skus: set[str] | frozenset[str]) -> list[PendingLine]:
+        """The kept lines of these SKUs."""
+        return [_parse(sku, text) for sku, text in self._rows() if sku in skus] if skus else []
 
     def batches(self) -> Iterator[list[PendingLine]]:
         """The kept lines as :class:`~bridge.state.offers.PendingLine` tuples, in batches."""

@@ -160,7 +160,21 @@ def test_dry_run_writes_the_file_and_sends_nothing(shop: Any, sim: MiraklSimulat
     assert run_task(make_app(shop, sim), "offers", CODE).counts["sent"] == 7  # nothing was recorded
 
 
-def test_import_still_running_is_picked_up_by_the_next_run(shop: Any) -> None:
+@pytest.mark.parametrize("bulk", [False, True])
+def test_import_still_running_is_picked_up_by_the_next_run(shop: Any, monkeypatch: Any, bulk: bool) -> None:
+    """``bulk``: the lines are loaded (LOAD DATA, forced from one line) while Mirakl processes the file,
+    then rolled back when the import is still running at the end of the wait: pending, as without."""
+    from bridge.state.offers import OfferStateRepo
+
+    monkeypatch.setattr(OfferStateRepo.__init__, "__kwdefaults__", {"bulk_load": bulk, "bulk_min_rows": 1})
+    prepared: list[Any] = []
+    real = OfferStateRepo.prepare_outcome
+
+    def spy(self: Any, *args: Any) -> Any:
+        prepared.append(real(self, *args))
+        return prepared[-1]
+
+    monkeypatch.setattr(OfferStateRepo, "prepare_outcome", spy)
     with MiraklSimulator(api_key=KEY, import_polls=1000) as sim:
         app = make_app(shop, sim, import_wait_s=0)
         first = run_task(app, "offers", CODE)
@@ -172,6 +186,9 @@ def test_import_still_running_is_picked_up_by_the_next_run(shop: Any) -> None:
         third = run_task(app, "offers", CODE)
         assert third.status == "ok" and third.counts["accepted"] == 7 and third.counts["sent"] == 0
         assert state(shop, "MUG")["status"] == "accepted" and len(offer_uploads(sim)) == 1
+    assert len(prepared) == 1 and (prepared[0] is not None) == bulk  # only the first run had lines to load
+    if bulk:
+        assert not prepared[0].trans.is_active  # rolled back, closed
 
 
 def _offer_state(db: Any) -> dict[str, dict[str, Any]]:
@@ -198,13 +215,13 @@ def test_the_bulk_state_write_leaves_the_state_of_the_row_by_row_write(shop: Any
     known = {shop.ids.product("SOCKS").ean13, shop.ids.product("BOOK").ean13,
              *(c.ean13 for c in shop.ids.product("TSHIRT").combinations.values())}  # MUG unknown: rejected
     loads: list[bool] = []
-    real = offers_load.merge_rows
+    real = offers_load.load_rows
 
-    def spy(*args: Any, direct: bool = False, **kwargs: Any) -> None:
+    def spy(*args: Any, direct: bool = False, **kwargs: Any) -> Any:
         loads.append(direct)
-        real(*args, direct=direct, **kwargs)
+        return real(*args, direct=direct, **kwargs)
 
-    monkeypatch.setattr(offers_load, "merge_rows", spy)
+    monkeypatch.setattr(offers_load, "load_rows", spy)
     mug = shop.ids.product("MUG").id_product
     states = []
     for bulk in (True, False):

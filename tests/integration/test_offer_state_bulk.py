@@ -96,17 +96,18 @@ def test_the_bulk_path_and_the_executemany_path_leave_identical_rows(shop: Any) 
 @pytest.mark.db
 def test_a_first_export_is_loaded_straight_into_the_table_with_the_same_rows(shop: Any, monkeypatch: Any) -> None:
     calls: list[tuple[bool, str]] = []
-    real = offers_load.merge_rows
+    real = offers_load.load_rows
 
-    def spy(*args: Any, direct: bool = False, **kwargs: Any) -> None:
+    def spy(*args: Any, direct: bool = False, **kwargs: Any) -> Any:
         try:
-            real(*args, direct=direct, **kwargs)
+            loaded = real(*args, direct=direct, **kwargs)
         except offers_load.NotAllNew:
             calls.append((direct, "not all new"))
             raise
         calls.append((direct, "done"))
+        return loaded
 
-    monkeypatch.setattr(offers_load, "merge_rows", spy)
+    monkeypatch.setattr(offers_load, "load_rows", spy)
     skus = [sku for sku in AWKWARD if sku != "mixed"]
     bulk = OfferStateRepo(shop.engine, shop.prefix, bulk_min_rows=1)
     rows = OfferStateRepo(shop.engine, shop.prefix, bulk_load=False)

@@ -113,7 +113,7 @@ def test_withdrawn_skus_leave_the_lines_spooled_before_but_not_later_ones() -> N
     assert batches[0][0] == PendingLine("X", 2, 0, b"\x02" * 16, 2, Decimal("2.00"))
 
 
-def test_spooled_lines_read_back_as_sent_and_the_file_is_loaded_as_is_when_nothing_is_left_out() -> None:
+def test_spooled_lines_read_back_as_sent_and_the_file_is_loaded_as_is_unless_some_were_withdrawn() -> None:
     from datetime import date
 
     from bridge.domain.offers import OfferLine, line_cells
@@ -128,11 +128,12 @@ def test_spooled_lines_read_back_as_sent_and_the_file_is_loaded_as_is_when_nothi
         for i, line in enumerate(lines):
             spool.add(line, bytes([i]) * 16, line_cells(line))
         back = [ln for batch in spool.batches() for ln in batch]
-        with spool.load_file(frozenset()) as (path, count, left):
-            assert (path, count, left) == (spool.path, len(lines), [])  # no copy
-        with spool.load_file(frozenset({"new\nline", "unknown"})) as (path, count, left):
+        with spool.load_file() as (path, count):
+            assert (path, count) == (spool.path, len(lines))  # no copy
+        assert [ln.sku for ln in spool.lines_of({"new\nline", "unknown"})] == ["new\nline"]
+        spool.withdraw(frozenset({"plain"}))
+        with spool.load_file() as (path, count):
             assert path != spool.path and count == len(lines) - 1
-            assert [ln.sku for ln in left] == ["new\nline"]
             with open(path, encoding="utf-8") as f:
                 assert len(f.readlines()) == count
     finally:
