@@ -22,6 +22,7 @@ from bridge.domain.offers import (
     exclusion_reason,
     line_prices,
     offer_quantity,
+    price_texts,
 )
 from bridge.domain.pricing import (
     ZERO,
@@ -133,7 +134,7 @@ class OfferBuilder:
         # numerically equal Decimals give equal results (every output is quantized to the cent). Bounded:
         # cleared when full, so memory does not grow with the catalogue.
         self.cache_prices = cache_prices
-        self._prices: dict[tuple[object, ...], str | tuple[Decimal, Decimal | None, date | None, date | None]] = {}
+        self._prices: dict[tuple[object, ...], str | tuple[Any, ...]] = {}  # price problem, or line_prices + texts
         self._sp_key: tuple[int, int] = (-1, -1)
         self._sp: SpecificPrice | None = None
         self._sp_texts: dict[int, str] = {}
@@ -147,34 +148,44 @@ class OfferBuilder:
         self.inputs_key = hashlib.blake2b(repr(context).encode(), digest_size=16).hexdigest()
         self._digest_position = len(CATALOG_FIELDS)
         self._sku_positions = None if rules.sku == "id" else _IDENTIFIER_POSITIONS[rules.sku]
+        self._pid_positions = _IDENTIFIER_POSITIONS.get(rules.product_id)  # None: "sku" or "none"
 
     # -- the row -------------------------------------------------------------------------------
 
     def build(self, row: CatalogRow) -> OfferLine | str:
-        """The line for this row, or the reason (report key) it is not offered.
+        """The line for this row, or the reason (report key) it is not offered."""
+        out = self.build_cells(row)
+        return out if type(out) is str else out[0]  # type: ignore[return-value]
+
+    def build_cells(self, row: CatalogRow) -> tuple[OfferLine, tuple[str, ...]] | str:
+        """:meth:`build` with the line's :func:`~bridge.domain.offers.line_cells`, whose amounts and days
+        are formatted once per price (kept in the price cache).
 
         Hot path (once per offer): the row is unpacked once in ``CATALOG_FIELDS`` order (its optional
         inputs digest aside).
         """
-        (id_product, ipa, reference, ean13, upc, p_reference, p_ean13, p_upc, id_manufacturer, is_virtual, is_pack,
-         active, available, state, base_price, attribute_price, ecotax, attribute_ecotax, id_tax_rules_group,
-         quantity, out_of_stock, *_digest) = row
+        (id_product, ipa, reference, _ean13, _upc, p_reference, _p_ean13, _p_upc, id_manufacturer, is_virtual,
+         is_pack, active, available, state, base_price, attribute_price, ecotax, attribute_ecotax,
+         id_tax_rules_group, quantity, out_of_stock, *_digest) = row
         rules = self.rules
-        reference, p_reference = _s(reference), _s(p_reference)
-        reason = exclusion_reason(
-            active=bool(active) and state != 0, available_for_order=bool(available), is_virtual=bool(is_virtual),
-            is_pack=bool(is_pack), id_manufacturer=id_manufacturer or 0,
-            in_excluded_category=id_product in self.excluded_products, references=(reference, p_reference),
-            rules=rules,
-        ) if not active or not available or state == 0 or is_virtual or is_pack or self._filters else None
-        if reason:
-            return reason
-        ids = {"reference": (reference, p_reference), "ean13": (ean13, p_ean13), "upc": (upc, p_upc)}
-        if rules.sku == "id":
+        if not active or not available or state == 0 or is_virtual or is_pack or self._filters:
+            reason = exclusion_reason(
+                active=bool(active) and state != 0, available_for_order=bool(available), is_virtual=bool(is_virtual),
+                is_pack=bool(is_pack), id_manufacturer=id_manufacturer or 0,
+                in_excluded_category=id_product in self.excluded_products, references=(_s(reference), _s(p_reference)),
+                rules=rules,
+            )
+            if reason:
+                return reason
+        positions = self._sku_positions
+        if positions is None:
             sku = f"{id_product}-{ipa}"
         else:
-            own, fallback = ids[rules.sku]
-            sku = _s(own) or _s(fallback)
+            own = row[positions[0]]
+            sku = own.strip() if own else ""
+            if not sku:
+                own = row[positions[1]]
+                sku = own.strip() if own else ""
         if not sku:
             return EMPTY_SKU
         if rules.exclude_references and sku in rules.exclude_references:
@@ -193,29 +204,32 @@ class OfferBuilder:
             price, before = visitor_prices(
                 base_price, attribute_price or ZERO, ecotax or ZERO, attribute_ecotax or ZERO,
                 p.tax_rates.get(id_tax_rules_group, ZERO), group_reduction, p.settings, sp)
-            prices = line_prices(price, before, sp, rules, self.tz)
+            computed = line_prices(price, before, sp, rules, self.tz)
+            prices = computed if type(computed) is str else (*computed, price_texts(*computed))  # type: ignore[misc]
             if self.cache_prices:
                 if len(self._prices) >= PRICE_CACHE_SIZE:
                     self._prices.clear()
                 self._prices[key] = prices
         if type(prices) is str:
             return prices
-        if rules.product_id == "none":
-            pid, ptype = "", ""
+        positions = self._pid_positions
+        if positions is None:  # product-id: none, or the SKU
+            pid, ptype = ("", "") if rules.product_id == "none" else (sku, rules.product_id_type)
         else:
-            if rules.product_id == "sku":
-                value = sku
-            else:
-                own, fallback = ids.get(rules.product_id, ("", ""))
-                value = _s(own) or _s(fallback)
+            own = row[positions[0]]
+            value = own.strip() if own else ""
+            if not value:
+                own = row[positions[1]]
+                value = own.strip() if own else ""
             if value:
                 pid, ptype = value, rules.product_id_type
             elif rules.fallback_product_id_type:
                 pid, ptype = sku, rules.fallback_product_id_type
             else:
                 pid, ptype = "", ""
-        regular, discount, start, end = prices  # type: ignore[misc]
-        return OfferLine(sku, pid, ptype, regular, qty, discount, start, end, id_product, ipa)
+        regular, discount, start, end, texts = prices  # type: ignore[misc]
+        return (OfferLine(sku, pid, ptype, regular, qty, discount, start, end, id_product, ipa),
+                (sku, pid, ptype, texts[0], str(qty), texts[1], texts[2], texts[3]))
 
     def inputs(self, row: CatalogRow) -> tuple[str, int] | None:
         """(SKU, 64-bit digest of everything the row's line is computed from), or None without a SKU.

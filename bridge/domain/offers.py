@@ -223,11 +223,17 @@ def _money(value: Decimal | None) -> str:
     return text
 
 
+def price_texts(price: Decimal, discount_price: Decimal | None, discount_start: date | None,
+                discount_end: date | None) -> tuple[str, str, str, str]:
+    """A line's price, discount price and discount days formatted as sent."""
+    return (_money(price), _money(discount_price), discount_start.isoformat() if discount_start else "",
+            discount_end.isoformat() if discount_end else "")
+
+
 def line_cells(line: OfferLine) -> tuple[str, ...]:
     """The varying cells of the line, formatted as sent (the CSV writer adds the constant columns)."""
-    start, end = line.discount_start, line.discount_end
-    return (line.sku, line.product_id, line.product_id_type, _money(line.price), str(line.quantity),
-            _money(line.discount_price), start.isoformat() if start else "", end.isoformat() if end else "")
+    price, discount, start, end = price_texts(line.price, line.discount_price, line.discount_start, line.discount_end)
+    return (line.sku, line.product_id, line.product_id_type, price, str(line.quantity), discount, start, end)
 
 
 def cells_digest(cells: tuple[str, ...], salt: str = "") -> bytes:

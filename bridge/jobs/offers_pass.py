@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bridge.domain.offer_builder import OfferBuilder
-from bridge.domain.offers import OfferLine, OfferPlanner, OfferRules, PlanSummary, line_cells
+from bridge.domain.offers import OfferPlanner, OfferRules, PlanSummary
 from bridge.mirakl.offers_csv import OfferCsvWriter, skus_in
 from bridge.shop.catalog import excluded_products, load_pricing, shop_timezone, stream_catalog, stream_digests
 from bridge.state.offers import GONE_HEX, OfferStateRepo, PendingLine
@@ -91,7 +91,7 @@ def compute_pass(ctx: TaskContext, repo: OfferStateRepo, stream: TextIO, *, full
         else:  # only the products with a row left to build
             rows = stream_catalog(conn, shop.tables, shop.context, inputs_key=builder.inputs_key,
                                   products=sorted({ref >> 32 for ref in todo}))
-        skip, consider, write = planner.skip_unchanged, planner.consider, writer.write
+        skip, consider, write, build = planner.skip_unchanged, planner.consider, writer.write, builder.build_cells
         for chunk in rows:
             ctx.check_stop()
             for row in chunk:
@@ -101,15 +101,14 @@ def compute_pass(ctx: TaskContext, repo: OfferStateRepo, stream: TextIO, *, full
                 if key is not None and todo is None and not full and skip(key[0], row[0], row[1], key[1]):
                     result.sellable += 1  # same inputs as the line Mirakl accepted: same line
                     continue
-                out = builder.build(row)
-                if type(out) is str:
-                    result.excluded[out] += 1
+                built = build(row)
+                if type(built) is str:
+                    result.excluded[built] += 1
                     if len(result.not_sent) < MAX_LISTED:
-                        result.not_sent.append({"reason": out, "id_product": row[0], "id_product_attribute": row[1]})
+                        result.not_sent.append({"reason": built, "id_product": row[0], "id_product_attribute": row[1]})
                     continue
-                assert isinstance(out, OfferLine)
+                out, cells = built  # type: ignore[misc]
                 result.sellable += 1
-                cells = line_cells(out)
                 decision = consider(out, key[1] if key is not None else 0, cells)
                 if decision is not None:
                     write(out, cells)

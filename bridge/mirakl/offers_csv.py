@@ -46,6 +46,8 @@ class OfferCsvWriter:
             stream, delimiter=DELIMITER, quotechar=QUOTECHAR, quoting=csv.QUOTE_ALL, lineterminator="\n"
         )
         self._writer.writerow(header)
+        self._write = stream.write
+        self._quoted_constants = any('"' in c for c in self._constants)
 
     @property
     def salt(self) -> str:
@@ -56,11 +58,12 @@ class OfferCsvWriter:
         """``cells``: the line's :func:`line_cells` when the caller has them already."""
         if cells is None:
             cells = line_cells(line)
-        row = [*cells[:5], *self._constants]
-        if self.discounts:
-            row += cells[5:8]
-        row.append("update")
-        self._writer.writerow(row)
+        row = [*cells[:5], *self._constants, *cells[5:8], "update"] if self.discounts else [
+            *cells[:5], *self._constants, "update"]
+        if self._quoted_constants or '"' in cells[0] or '"' in cells[1] or '"' in cells[2]:  # quotes doubled
+            self._writer.writerow(row)
+        else:  # what the writer gives for cells without quotes (every cell quoted), without its per-cell work
+            self._write('"' + '";"'.join(row) + '"\n')
         self.lines += 1
 
     def write_zero(self, sku: str, price: Decimal) -> None:

@@ -242,3 +242,22 @@ def test_a_full_resync_records_lines_whose_inputs_digest_is_missing(shop: Any) -
     assert {d[0] for d in sent.values()} == {"refreshed"}  # sent, and recorded with its inputs digest
     refreshed = {sku: d[1] for sku, d in sent.items()}
     assert _plan(shop, refreshed, NOW, skip=True)[3] == len(first)
+
+
+def test_the_cells_built_with_a_line_are_its_line_cells(shop: Any) -> None:
+    """``build_cells`` formats amounts and days once per price (price cache): the same cells as
+    :func:`line_cells` of the same line, for every row of the test shop, twice (cache hits)."""
+    from bridge.domain.offers import line_cells
+
+    s = Shop.from_engine(shop.engine, shop.prefix, 1)
+    with s.engine.connect() as conn:
+        pricing = load_pricing(conn, s.tables, s.context, country_iso="FR", currency_iso="EUR", now=NOW)
+        for rules in (OfferRules(), OfferRules(sku="id", product_id="sku"), OfferRules(sku="ean13", product_id="none"),
+                      OfferRules(product_id="upc", fallback_product_id_type="")):
+            builder = OfferBuilder(rules=rules, pricing=pricing, tz=shop_timezone(s.context), now=NOW)
+            rows = [row for chunk in stream_catalog(conn, s.tables, s.context) for row in chunk]
+            built = [builder.build_cells(row) for row in rows * 2]
+            lines = [b for b in built if not isinstance(b, str)]
+            assert len(lines) > 10
+            assert all(cells == line_cells(line) for line, cells in lines)
+            assert [b if isinstance(b, str) else b[0] for b in built] == [builder.build(row) for row in rows * 2]
