@@ -5,9 +5,9 @@ NORMAL mode: create-or-update by ``sku``; only the columns present in the file a
 checked when the file is uploaded and applied when the import becomes COMPLETE, after
 ``polls_to_complete`` status polls (0 = at once), like a platform that processes imports later.
 
-An import is *processed* (parsed and checked) by ``process``: at upload time by ``upload_offers`` /
-``upload_stock``, or later when the simulator queues it (``register`` then ``process`` from its
-worker thread); it cannot complete before it is processed.
+An upload is ``register``-ed (WAITING) and then *processed* (its parsed lines checked) by ``process``:
+at once in the upload request, or later by the simulator's import worker (``async_imports``); an
+import cannot complete before it is processed.
 """
 
 from __future__ import annotations
@@ -149,11 +149,6 @@ class OfferBook:
                 return "The discount price must be lower than the price"
         return ""
 
-    def upload_offers(self, text: str, mode: str, date_created: str) -> SimImport:
-        imp = self.register("OF01", mode, date_created)
-        self.process(imp, read_csv(text))
-        return imp
-
     def _check_offers(self, imp: SimImport, rows: list[tuple[int, list[str]]]) -> None:
         header = imp.header
         if "sku" not in header:
@@ -194,11 +189,6 @@ class OfferBook:
                 offer[col] = value
 
     # --- STO01 -------------------------------------------------------------------------------------
-
-    def upload_stock(self, text: str, date_created: str) -> SimImport:
-        imp = self.register("STO01", "NORMAL", date_created)
-        self.process(imp, read_csv(text))
-        return imp
 
     def _check_stock(self, imp: SimImport, rows: list[tuple[int, list[str]]]) -> None:
         header = imp.header
