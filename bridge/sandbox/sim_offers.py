@@ -39,7 +39,7 @@ class SimImport:
     status: str = "WAITING"
     reason_status: str = ""
     failed_reason: str = ""
-    processed: bool = True  # False while queued or being processed (asynchronous imports)
+    processed: bool = False  # set by OfferBook.process; an import is final only once processed
 
     @property
     def final(self) -> bool:
@@ -85,7 +85,7 @@ class OfferBook:
 
     def register(self, kind: str, mode: str, date_created: str) -> SimImport:
         """A new import, WAITING and not processed yet (see ``process``)."""
-        imp = SimImport(self.new_id(), kind, mode, date_created, processed=False)
+        imp = SimImport(self.new_id(), kind, mode, date_created)
         self.imports[imp.import_id] = imp
         return imp
 
