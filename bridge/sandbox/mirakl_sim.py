@@ -8,6 +8,13 @@ State: offers and imports (OF01-OF03, STO01-STO03), orders with their lifecycle 
 OR24), carriers (SH21), account (A01). Faults: ``fail_next``, ``slow_next``, ``truncate_next``,
 ``malformed_next``, ``fail_after_apply_next``, ``repeat_page``. Inspection: ``requests``,
 ``uploads``, ``decisions``, ``offers``, ``orders``, ``tracking``.
+
+Imports: by default an OF01/STO01 file is parsed and checked inside the upload request. With
+``async_imports=True`` the upload only checks the request and answers 201 with the import id; one
+worker thread then processes the queued files in arrival order (OF02/STO02 say WAITING while queued,
+RUNNING while processed). Either way ``import_polls`` more polls are needed before the import is
+final (``advance()`` finishes it now). ``wait_imports``, ``hold_imports`` and ``queued_imports``
+control and inspect the queue.
 """
 
 from __future__ import annotations
@@ -27,8 +34,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from bridge.sandbox import faults as F
 from bridge.sandbox.http_util import WRITE_ENDPOINTS, error_body, parse_multipart, route, to_json
+from bridge.sandbox.import_queue import ImportQueue
 from bridge.sandbox.orders_gen import generate_order, iso
-from bridge.sandbox.sim_offers import OfferBook
+from bridge.sandbox.sim_offers import OfferBook, SimImport, read_csv
 from bridge.sandbox.sim_orders import OrderBook, SimError
 
 DEFAULT_CARRIERS: tuple[dict[str, Any], ...] = (
@@ -159,6 +167,7 @@ class MiraklSimulator:
         known_product_ids: Iterable[str] = (),
         carriers: Sequence[Mapping[str, Any]] | None = None,
         clock: Callable[[], datetime] | None = None,
+        async_imports: bool = False,
     ) -> None:
         self.api_key = api_key
         self.shop_id = shop_id
@@ -173,6 +182,8 @@ class MiraklSimulator:
         self._orders.carriers = [dict(c) for c in (carriers if carriers is not None else DEFAULT_CARRIERS)]
         known = None if accept_any_product else set(known_product_ids)
         self._offers = OfferBook(known_product_ids=known, polls_to_complete=import_polls)
+        self.async_imports = async_imports
+        self._import_queue: ImportQueue[tuple[SimImport, str]] = ImportQueue(self._process_import)
         self._faults = F.Faults()
         self._requests: list[SimRequest] = []
         self._uploads: list[SimUpload] = []
@@ -191,6 +202,8 @@ class MiraklSimulator:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="mirakl-sim", daemon=True
         )
         self._thread.start()
+        if self.async_imports:
+            self._import_queue.start()
         return self
 
     def stop(self) -> None:
@@ -198,6 +211,7 @@ class MiraklSimulator:
         if server is None:
             return
         self._stopping.set()
+        self._import_queue.stop()
         server.shutdown()
         with server.conn_lock:
             for conn in list(server.connections):
@@ -271,11 +285,30 @@ class MiraklSimulator:
             self._orders.add(order)
             return copy.deepcopy(order)
 
-    def advance(self) -> None:
-        """Accepted orders are debited (-> SHIPPING) and pending imports complete, now."""
+    def advance(self, timeout: float = 10.0) -> None:
+        """Accepted orders are debited (-> SHIPPING) and pending imports complete, now.
+
+        Queued imports are processed first (TimeoutError if the worker does not get through them
+        within ``timeout``, e.g. while ``hold_imports`` is on or the simulator is stopped).
+        """
+        if not self.wait_imports(timeout):
+            raise TimeoutError(f"{self.queued_imports} queued import(s) not processed in {timeout:g} s")
         with self._lock:
             self._orders.advance()
             self._offers.advance()
+
+    def wait_imports(self, timeout: float = 10.0) -> bool:
+        """True once every queued import is processed (at once without ``async_imports``)."""
+        return self._import_queue.wait_idle(timeout)
+
+    def hold_imports(self, held: bool = True) -> None:
+        """While held, the import worker starts no new import: uploads stay queued (WAITING)."""
+        self._import_queue.hold(held)
+
+    @property
+    def queued_imports(self) -> int:
+        """Imports uploaded and not processed yet (the one being processed included)."""
+        return self._import_queue.pending
 
     def set_state(self, order_id: str, state: str, *, line_state: str | None = None) -> None:
         with self._lock:
@@ -488,9 +521,32 @@ class MiraklSimulator:
         mode = form.get("import_mode", "NORMAL") or "NORMAL"
         if mode not in ("NORMAL", "REPLACE", "PARTIAL_UPDATE"):
             raise SimError(400, f"Invalid import mode: {mode}")
-        imp = self._offers.upload_offers(text, mode, iso(self.clock()))
+        imp = self._receive("OF01", mode, text)
         self._uploads.append(SimUpload("OF01", imp.import_id, filename, text, mode, form))
         return self._json(201, {"import_id": int(imp.import_id)})
+
+    def _receive(self, kind: str, mode: str, text: str) -> SimImport:
+        """A new import: processed now, or queued for the import worker with ``async_imports``."""
+        imp = self._offers.register(kind, mode, iso(self.clock()))
+        if self.async_imports:
+            self._import_queue.put((imp, text))
+        else:
+            self._offers.process(imp, read_csv(text))
+        return imp
+
+    def _process_import(self, job: tuple[SimImport, str]) -> None:
+        """The import worker's job: parse outside the lock, check and record under it."""
+        imp, text = job
+        with self._lock:
+            imp.status = "RUNNING"
+        try:
+            parsed = read_csv(text)
+            with self._lock:
+                self._offers.process(imp, parsed)
+        except Exception as exc:  # noqa: BLE001 - a simulator bug fails the import instead of hanging it
+            with self._lock:
+                self.internal_errors.append(f"{imp.kind} import {imp.import_id}: {type(exc).__name__}: {exc}")
+                self._offers.fail(imp, "simulator internal error")
 
     def _poll(self, import_id: str, kind: str) -> Any:
         if kind == "STO01" and not self.sto01_enabled:
@@ -518,7 +574,7 @@ class MiraklSimulator:
         if not self.sto01_enabled:
             raise SimError(404, "Not Found")
         text, filename, form = self._upload(headers, body)
-        imp = self._offers.upload_stock(text, iso(self.clock()))
+        imp = self._receive("STO01", "NORMAL", text)
         self._uploads.append(SimUpload("STO01", imp.import_id, filename, text, "", form))
         return self._json(201, {"import_id": imp.import_id})
 

@@ -37,10 +37,15 @@ def serve(
     orders_file: str | Path | None = None,
     stop_event: threading.Event | None = None,
     demo_orders: int = 0,
+    async_imports: bool = False,
 ) -> None:
-    """Serve until ``stop_event`` is set (or Ctrl-C). Prints one line with the URL and the key."""
+    """Serve until ``stop_event`` is set (or Ctrl-C). Prints one line with the URL and the key.
+
+    ``async_imports``: OF01/STO01 answer at once and the files are processed in the background
+    (OF02/STO02 say WAITING/RUNNING meanwhile), as on a real Mirakl platform.
+    """
     stop = stop_event or threading.Event()
-    sim = MiraklSimulator(api_key=api_key, host=host, port=port)
+    sim = MiraklSimulator(api_key=api_key, host=host, port=port, async_imports=async_imports)
     if orders_file is not None:
         sim.add_orders(load_orders(orders_file))
     if demo_orders:

@@ -4,6 +4,10 @@ NORMAL mode: create-or-update by ``sku``; only the columns present in the file a
 ``update-delete=delete`` deletes. REPLACE also deletes every offer missing from the file. Lines are
 checked when the file is uploaded and applied when the import becomes COMPLETE, after
 ``polls_to_complete`` status polls (0 = at once), like a platform that processes imports later.
+
+An upload is ``register``-ed (WAITING) and then *processed* (its parsed lines checked) by ``process``:
+at once in the upload request, or later by the simulator's import worker (``async_imports``); an
+import cannot complete before it is processed.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ class SimImport:
     kind: str  # "OF01" or "STO01"
     mode: str
     date_created: str
-    header: list[str]
+    header: list[str] = field(default_factory=list)
     accepted: list[dict[str, str]] = field(default_factory=list)
     rejected: list[tuple[int, list[str], str]] = field(default_factory=list)  # (file line, cells, message)
     lines_read: int = 0
@@ -35,6 +39,11 @@ class SimImport:
     status: str = "WAITING"
     reason_status: str = ""
     failed_reason: str = ""
+    processed: bool = False  # set by OfferBook.process; an import is final only once processed
+
+    @property
+    def final(self) -> bool:
+        return self.status in ("COMPLETE", "FAILED")
 
 
 def _positive_decimal(value: str) -> Decimal | None:
@@ -73,6 +82,30 @@ class OfferBook:
     def new_id(self) -> str:
         self._next_id += 1
         return str(self._next_id)
+
+    def register(self, kind: str, mode: str, date_created: str) -> SimImport:
+        """A new import, WAITING and not processed yet (see ``process``)."""
+        imp = SimImport(self.new_id(), kind, mode, date_created)
+        self.imports[imp.import_id] = imp
+        return imp
+
+    def process(self, imp: SimImport, csv_file: tuple[list[str], list[tuple[int, list[str]]]]) -> None:
+        """Check every line of a parsed file (``read_csv``) into the import; final at once if
+        ``polls_to_complete`` is 0, else after enough polls."""
+        header, rows = csv_file
+        imp.header, imp.lines_read = header, len(rows)
+        if imp.kind == "STO01":
+            self._check_stock(imp, rows)
+        else:
+            self._check_offers(imp, rows)
+        imp.processed = True
+        if self.polls_to_complete <= 0:
+            self._finish(imp)
+
+    def fail(self, imp: SimImport, reason: str) -> None:
+        """The import could not be processed at all: FAILED with this reason."""
+        imp.failed_reason, imp.processed = reason, True
+        self._finish(imp)
 
     # --- OF01 --------------------------------------------------------------------------------------
 
@@ -116,9 +149,8 @@ class OfferBook:
                 return "The discount price must be lower than the price"
         return ""
 
-    def upload_offers(self, text: str, mode: str, date_created: str) -> SimImport:
-        header, rows = read_csv(text)
-        imp = SimImport(self.new_id(), "OF01", mode, date_created, header, lines_read=len(rows))
+    def _check_offers(self, imp: SimImport, rows: list[tuple[int, list[str]]]) -> None:
+        header = imp.header
         if "sku" not in header:
             imp.failed_reason = "The column 'sku' is missing from the file header"
         elif len(set(header)) != len(header):
@@ -138,10 +170,6 @@ class OfferBook:
                 else:
                     seen.add(row["sku"].strip())
                     imp.accepted.append(row)
-        self.imports[imp.import_id] = imp
-        if self.polls_to_complete <= 0:
-            self._finish(imp)
-        return imp
 
     def _apply_offer(self, row: dict[str, str]) -> None:
         sku = row["sku"].strip()
@@ -162,9 +190,8 @@ class OfferBook:
 
     # --- STO01 -------------------------------------------------------------------------------------
 
-    def upload_stock(self, text: str, date_created: str) -> SimImport:
-        header, rows = read_csv(text)
-        imp = SimImport(self.new_id(), "STO01", "NORMAL", date_created, header, lines_read=len(rows))
+    def _check_stock(self, imp: SimImport, rows: list[tuple[int, list[str]]]) -> None:
+        header = imp.header
         if "offer-sku" not in header or "quantity" not in header:
             imp.failed_reason = "The columns 'offer-sku' and 'quantity' are required"
         else:
@@ -181,10 +208,6 @@ class OfferBook:
                     imp.accepted.append(row)
                     continue
                 imp.rejected.append((line_no, cells, message))
-        self.imports[imp.import_id] = imp
-        if self.polls_to_complete <= 0:
-            self._finish(imp)
-        return imp
 
     def _apply_stock(self, rows: list[dict[str, str]]) -> None:
         for row in rows:
@@ -199,7 +222,7 @@ class OfferBook:
     # --- progress, status, error report --------------------------------------------------------------
 
     def _finish(self, imp: SimImport) -> None:
-        if imp.status in ("COMPLETE", "FAILED"):
+        if imp.final or not imp.processed:
             return
         if imp.failed_reason:
             imp.status, imp.reason_status = "FAILED", imp.failed_reason
@@ -219,8 +242,10 @@ class OfferBook:
         imp = self.imports.get(import_id)
         if imp is None or imp.kind != kind:
             return None
-        if imp.status not in ("COMPLETE", "FAILED"):
+        if not imp.final:
             imp.polls += 1
+            if not imp.processed:  # queued (WAITING) or being processed (RUNNING): left as it is
+                return imp
             if imp.polls > self.polls_to_complete:
                 self._finish(imp)
             else:
@@ -246,7 +271,7 @@ class OfferBook:
 
     @staticmethod
     def status_body(imp: SimImport) -> dict[str, Any]:
-        done = imp.status in ("COMPLETE", "FAILED")
+        done = imp.final
         success = len(imp.accepted) if imp.status == "COMPLETE" else 0
         errors = len(imp.rejected) if done else 0
         body: dict[str, Any] = {
