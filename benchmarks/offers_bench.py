@@ -17,7 +17,9 @@ shops sharing stock, three tax countries, ~10 % of products with specific prices
 - ``delta 1%``: the stock of 1 % of the combinations changed, then a run (those lines sent).
 
 Each phase runs in its own process (peak RSS is the phase's own). Prints wall time, offers/s, peak
-RSS, time spent in Mirakl calls, and the ratio bridge / floor of the same repetition.
+RSS, time spent in Mirakl calls, and the ratio bridge / floor of the same repetition. The simulator
+runs in this process and, like Mirakl, answers an OF01 upload at once and processes the file in
+its own thread (``--sync-imports``: inside the upload request); the bridge waits for it with OF02.
 """
 
 from __future__ import annotations
@@ -171,12 +173,14 @@ PHASES = {"prepare": phase_prepare, "floor": phase_floor, "run": phase_run, "tou
           "reset": phase_reset}
 
 
-def measure(url: str, repeat: int) -> dict[str, list[dict[str, Any]]]:
+def measure(url: str, repeat: int, *, sync_imports: bool = False) -> dict[str, list[dict[str, Any]]]:
+    """``sync_imports``: the simulator checks an OF01 file inside the upload request (the default: after
+    answering it, in its own thread, as Mirakl does; either way on the same cores as the bridge)."""
     from bridge.sandbox import MiraklSimulator
 
     out: dict[str, list[dict[str, Any]]] = {k: [] for k in ("floor", "full", "floor_state", "unchanged", "resync",
                                                              "delta")}
-    with MiraklSimulator(api_key=common.KEY, import_polls=0) as sim:
+    with MiraklSimulator(api_key=common.KEY, import_polls=0, async_imports=not sync_imports) as sim:
         for i in range(repeat):
             common.run_phase(__file__, "reset", url)
             out["floor"].append(common.run_phase(__file__, "floor", url))
@@ -224,6 +228,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--server", default=None, help="server URL (default: bridge.testshop.dbserver's chain)")
     ap.add_argument("--keep", action="store_true", help="keep the database")
+    ap.add_argument("--sync-imports", action="store_true",
+                    help="the simulator checks each OF01 file inside the upload request (before: the default)")
     ap.add_argument("--phase", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.phase:
@@ -234,7 +240,7 @@ def main() -> None:
         prep = common.run_phase(__file__, "prepare", url, str(args.products), str(args.combinations))
         print(f"catalogue: {prep['offers']} offers ({prep['products']} products), {prep['specific_prices']} specific "
               f"prices, {prep['priorities']} priority rows; generated in {prep['generate_s']:.1f} s")
-        out = measure(url, args.repeat)
+        out = measure(url, args.repeat, sync_imports=args.sync_imports)
         report(out)
         common.print_machine(url)
 

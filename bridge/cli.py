@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     sm.add_argument("--host", default="127.0.0.1")
     sm.add_argument("--orders", metavar="FILE.json", help="orders to serve (OR11 shape)")
     sm.add_argument("--api-key", default="sim-key")
+    sm.add_argument("--async-imports", action="store_true",
+                    help="process OF01/STO01 files after answering the upload, as Mirakl does")
 
     d = sub.add_parser("demo", help="run offers -> accept -> import -> ship on an embedded demo shop")
     d.add_argument("--keep", metavar="DIR", help="keep the demo database and a matching config.toml here")
@@ -119,7 +121,8 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if cmd == "sandbox":
         from bridge.sandbox.serve import serve
 
-        serve(host=args.host, port=args.port, api_key=args.api_key, orders_file=args.orders)
+        serve(host=args.host, port=args.port, api_key=args.api_key, orders_file=args.orders,
+              async_imports=args.async_imports)
         return EXIT_OK
     if cmd == "demo":
         from bridge.demo import run_demo

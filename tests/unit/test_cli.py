@@ -59,3 +59,11 @@ def test_unknown_platform_is_a_usage_error(tmp_path: Path, monkeypatch) -> None:
 def test_python_dash_m_bridge_is_the_same_cli() -> None:
     res = subprocess.run([sys.executable, "-m", "bridge", "--version"], cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0 and res.stdout.startswith("mirakl-bridge ")
+
+
+def test_the_sandbox_command_takes_the_async_imports_flag() -> None:
+    from bridge.cli import build_parser
+
+    args = build_parser().parse_args(["sandbox", "mirakl", "--port", "0", "--async-imports"])
+    assert (args.sandbox_command, args.async_imports, args.port) == ("mirakl", True, 0)
+    assert build_parser().parse_args(["sandbox", "mirakl"]).async_imports is False
