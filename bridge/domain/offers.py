@@ -269,23 +269,29 @@ def _short(digest: bytes) -> int:
     return value + 3 if value < 3 else value
 
 
-def _columns(rows: Iterable[tuple[str, str | None, bool] | tuple[str, str | None, bool, int]]
-             ) -> tuple[array[int], array[int], array[int], array[int]]:
-    """``hash(sku)``, digest prefix (or sentinel), inputs digest and ref (``id_product << 32 | ipa``, -1 when
-    not given) columns of (sku, hex digest, rejected[, ref]) rows."""
+StateRow = tuple[str, str | None, str, int, int]  # sku, 32-hex-digit digest or None, status, id_product, ipa
+
+
+def _columns(chunks: Iterable[Iterable[StateRow]]) -> tuple[array[int], array[int], array[int], array[int]]:
+    """``hash(sku)``, digest prefix (or sentinel), inputs digest and ref (``id_product << 32 | ipa``, -1 for a
+    negative id_product: no ref) columns of state rows, given in chunks (one loop, no per-row call)."""
     keys, values, inputs, refs = array("q"), array("Q"), array("Q"), array("q")
     add_key, add_value, add_inputs, add_ref = keys.append, values.append, inputs.append, refs.append
-    for row in rows:
-        sku, digest, rejected = row[0], row[1], row[2]
-        add_key(hash(sku))
-        add_ref(row[3] if len(row) > 3 else -1)  # type: ignore[misc]
-        if digest is None or rejected or digest == _GONE_HEX:
-            add_value(_NEVER if digest is None else _REJECTED if rejected else _GONE)
-            add_inputs(0)
-        else:
-            value = int(digest[:16], 16)
-            add_value(value + 3 if value < 3 else value)
-            add_inputs(int(digest[16:32], 16))
+    gone = _GONE_HEX
+    for chunk in chunks:
+        for sku, digest, status, id_product, ipa in chunk:
+            add_key(hash(sku))
+            add_ref(id_product << 32 | ipa if id_product >= 0 else -1)
+            if digest is None:
+                add_value(_NEVER)
+                add_inputs(0)
+            elif status == "rejected" or digest == gone:
+                add_value(_REJECTED if status == "rejected" else _GONE)
+                add_inputs(0)
+            else:
+                value = int(digest[:16], 16)
+                add_value(value + 3 if value < 3 else value)
+                add_inputs(int(digest[16:32], 16))
     return keys, values, inputs, refs
 
 
@@ -319,17 +325,17 @@ class StoredDigests:
     def __init__(self, items: Iterable[tuple[str, object]], names: Callable[[], Iterable[str]] | None = None) -> None:
         """From (sku, 16-byte digest, ``b""`` rejected, None never accepted, or ``GONE``); no refs (every
         :meth:`find_ref` answers -1)."""
-        rows = ((sku, None if stored is None else stored.hex(), stored == b"")  # type: ignore[attr-defined]
-                for sku, stored in items)
-        self._set(*_columns(rows), names)
+        rows = [(sku, None if stored is None else stored.hex(), "rejected" if stored == b"" else "",  # type: ignore[attr-defined]
+                 -1, 0) for sku, stored in items]
+        self._set(*_columns((rows,)), names)
 
     @classmethod
-    def from_hex(cls, rows: Iterable[tuple[str, str | None, bool] | tuple[str, str | None, bool, int]],
-                 names: Callable[[], Iterable[str]] | None = None) -> StoredDigests:
-        """The same from state rows as stored: (sku, 32-hex-digit digest or None, rejected[, ref]), ref being
-        ``id_product << 32 | id_product_attribute`` of the line stored."""
+    def from_state(cls, chunks: Iterable[Iterable[StateRow]],
+                   names: Callable[[], Iterable[str]] | None = None) -> StoredDigests:
+        """The same from the state table's rows as stored, in chunks: (sku, 32-hex-digit digest or None,
+        status, id_product, id_product_attribute) -- fastest in ref order (then kept as given)."""
         self = cls.__new__(cls)
-        self._set(*_columns(rows), names)
+        self._set(*_columns(chunks), names)
         return self
 
     def _set(self, keys: array[int], values: array[int], inputs: array[int], refs: array[int],
@@ -365,16 +371,6 @@ class StoredDigests:
         sorted_keys, at = self._by_key
         i = bisect_left(sorted_keys, key)
         return at[i] if i < len(sorted_keys) and sorted_keys[i] == key else -1
-
-    def find_ref(self, ref: int, inputs: int) -> int:
-        """Index of the line stored for ``ref`` with this ``inputs`` digest, or -1."""
-        refs = self.refs
-        i, n = bisect_left(refs, ref), len(refs)
-        while i < n and refs[i] == ref:  # a ref stored under more than one SKU: the one with the digest
-            if self.inputs[i] == inputs:
-                return i
-            i += 1
-        return -1
 
     def names(self) -> Iterable[str]:
         if self._names is None:
@@ -470,20 +466,36 @@ class OfferPlanner:
         self.summary.unchanged += 1
         return True
 
-    def skip_ref(self, ref: int, inputs: int) -> bool:
-        """:meth:`skip_unchanged` by the row's ref (``id_product << 32 | ipa``) instead of its SKU, for a
-        row read without its columns: the stored line of that ref was computed from the same ``inputs``
-        digest (which covers the columns the SKU comes from, so the SKU is the stored one too)."""
-        stored = self.stored
-        i = stored.find_ref(ref, inputs)
-        if i < 0 or stored.seen[i] or stored.values[i] <= _GONE:
-            return False
-        stored.seen[i] = ref + 1
-        self.summary.unchanged += 1
-        return True
+    def skip_rows(self, rows: Iterable[tuple[int, int, str]], inputs_of: Callable[[int, int, str], int]) -> list[int]:
+        """:meth:`skip_unchanged` by ref (``id_product << 32 | ipa``) instead of SKU, for rows read without
+        their columns: (id_product, id_product_attribute, row digest), ``inputs_of`` giving each row's
+        inputs digest. A row is skipped when the line stored for its ref has the same inputs digest (which
+        covers the columns the SKU comes from: same SKU), is accepted and not seen yet. Returns the refs
+        not skipped (one loop: a delta run's hot path)."""
+        stored, summary = self.stored, self.summary
+        refs, stored_inputs, values, seen = stored.refs, stored.inputs, stored.values, stored.seen
+        n = len(refs)
+        left = []
+        for id_product, ipa, digest in rows:
+            ref = id_product << 32 | ipa
+            inputs = inputs_of(id_product, ipa, digest)
+            i = bisect_left(refs, ref)
+            while i < n and refs[i] == ref:  # the stored line of this ref with the same inputs digest
+                if stored_inputs[i] == inputs:
+                    break
+                i += 1
+            else:
+                left.append(ref)
+                continue
+            if seen[i] or values[i] <= _GONE:
+                left.append(ref)
+                continue
+            seen[i] = ref + 1
+            summary.unchanged += 1
+        return left
 
     def unskip(self) -> None:
-        """Forget every :meth:`skip_ref` / :meth:`skip_unchanged` made so far (the pass starts over)."""
+        """Forget every :meth:`skip_rows` / :meth:`skip_unchanged` made so far (the pass starts over)."""
         stored = self.stored
         stored.seen = array("q", bytes(8 * len(stored)))
         self.summary.unchanged = 0

@@ -136,13 +136,10 @@ def _unchanged_by_digest(ctx: TaskContext, builder: OfferBuilder, planner: Offer
     limit = max(MIN_TODO, int(len(planner.stored) * MAX_TODO_SHARE))
     todo: set[int] = set()
     rows = 0
-    skip, inputs_of = planner.skip_ref, builder.inputs_of
+    skip, inputs_of = planner.skip_rows, builder.inputs_of
     for chunk in itertools.chain((first,) if first else (), chunks):
         ctx.check_stop()
-        for id_product, ipa, digest in chunk:
-            ref = id_product << 32 | ipa
-            if not skip(ref, inputs_of(id_product, ipa, digest)):
-                todo.add(ref)
+        todo.update(skip(chunk, inputs_of))
         rows += len(chunk)
         if len(todo) > limit:
             planner.unskip()

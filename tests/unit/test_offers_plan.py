@@ -377,39 +377,43 @@ class TestInputsDigest:
         assert len(digests) == 1 and digests != {""}
 
 
-def test_stored_digests_from_the_state_rows_hex_equal_the_ones_from_bytes() -> None:
+def test_stored_digests_from_the_state_rows_equal_the_ones_from_bytes() -> None:
     from bridge.domain.offers import StoredDigests
 
     stored: dict[str, object] = {f"S{n}": bytes([n % 7, 0, 0, 0, 0, 0, 0, n % 3]) + bytes([n]) * 8 for n in range(50)}
     stored.update({"NEVER": None, "REJ": b"", "GONE": GONE, "LOW": bytes(7) + b"\x01" + bytes(8)})
-    rows = [(sku, None if v is None else "ff" * 16 if v == b"" else v.hex(), v == b"")  # type: ignore[union-attr]
-            for sku, v in stored.items()]
-    a, b = StoredDigests(stored.items()), StoredDigests.from_hex(rows)
+    rows = [(sku, None if v is None else "ff" * 16 if v == b"" else v.hex(),  # type: ignore[union-attr]
+             "rejected" if v == b"" else "accepted", -1, 0) for sku, v in stored.items()]
+    a, b = StoredDigests(stored.items()), StoredDigests.from_state([rows[:20], rows[20:]])
     assert (a.keys, a.values, a.inputs) == (b.keys, b.values, b.inputs)
 
 
-def test_stored_digests_find_lines_by_ref_then_by_key_and_by_ref_with_their_inputs_digest() -> None:
+def test_stored_digests_find_lines_by_ref_then_by_key_and_rows_are_skipped_by_ref_and_inputs_digest() -> None:
     """Rows given out of ref order are kept in ref order; a SKU is found under its ref, or (renamed,
     moved) through the key index; a ref stored under two SKUs answers the one with the digest."""
     def hexd(line: int, inputs: int) -> str:
         return f"{line:016x}{inputs:016x}"
 
-    rows = [("B", hexd(20, 2), False, (7 << 32) | 1), ("A", hexd(10, 1), False, (3 << 32) | 0),
-            ("OLD", hexd(30, 3), False, (7 << 32) | 1), ("GONE", None, False, (9 << 32) | 0)]
-    stored = StoredDigests.from_hex(rows)
-    assert list(stored.refs) == sorted(r[3] for r in rows)
+    rows = [("B", hexd(20, 2), "accepted", 7, 1), ("A", hexd(10, 1), "accepted", 3, 0),
+            ("OLD", hexd(30, 3), "accepted", 7, 1), ("GONE", None, "rejected", 9, 0)]
+    stored = StoredDigests.from_state([rows])
+    assert list(stored.refs) == sorted(r[3] << 32 | r[4] for r in rows)
     i = stored.find(hash("B"), (7 << 32) | 1)
     assert stored.refs[i] == (7 << 32) | 1 and stored.inputs[i] == 2
     assert stored.find(hash("A"), (5 << 32) | 0) == stored.find(hash("A")) >= 0  # moved: by key
     assert stored.find(hash("NEW"), (3 << 32) | 0) == -1
-    assert stored.find_ref((7 << 32) | 1, 3) == stored.find(hash("OLD")) != stored.find_ref((7 << 32) | 1, 2)
-    assert stored.find_ref((7 << 32) | 1, 4) == -1 and stored.find_ref((8 << 32) | 0, 2) == -1
     planner = OfferPlanner(stored, full=False)
-    assert planner.skip_ref((3 << 32) | 0, 1) and not planner.skip_ref((3 << 32) | 0, 1)  # seen once
-    assert not planner.skip_ref((9 << 32) | 0, 0)  # never accepted: built
-    assert planner.summary.unchanged == 1
+
+    def inputs_of(_id_product: int, _ipa: int, digest: str) -> int:
+        return int(digest)
+
+    rows = [(3, 0, "1"), (3, 0, "1"), (9, 0, "0"), (7, 1, "3"), (7, 1, "4"), (8, 0, "2")]
+    # A once (seen), never-accepted GONE built, the ref stored twice: the line with its digest (OLD), no 4, no ref 8
+    assert planner.skip_rows(rows, inputs_of) == [3 << 32, 9 << 32, (7 << 32) | 1, 8 << 32]
+    assert planner.summary.unchanged == 2 and stored.seen[stored.find(hash("OLD"))] == ((7 << 32) | 1) + 1
+    assert not stored.seen[stored.find(hash("B"))]
     planner.unskip()
-    assert planner.summary.unchanged == 0 and planner.skip_ref((3 << 32) | 0, 1)
+    assert planner.summary.unchanged == 0 and planner.skip_rows(rows[:1], inputs_of) == []
 
 
 def test_the_key_index_sorts_signed_keys_in_order() -> None:
