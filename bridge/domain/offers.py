@@ -208,19 +208,13 @@ def price_problem(price: Decimal, rules: OfferRules) -> str | None:
 # --- hashing --------------------------------------------------------------------------------------
 
 
-_MONEY_TEXT: dict[Decimal, str] = {}  # memo of _money (a catalogue has few distinct prices), bounded
-
-
 def _money(value: Decimal | None) -> str:
-    """The amount with 2 decimals (depends on the numeric value only, so memoised by it)."""
+    """The amount with 2 decimals. A Decimal with exponent -2 (every price the line rules quantize to the
+    cent) prints as such: ``str`` is then the same text as the (slower) ``.2f`` formatting."""
     if value is None:
         return ""
-    text = _MONEY_TEXT.get(value)
-    if text is None:
-        if len(_MONEY_TEXT) >= 4096:
-            _MONEY_TEXT.clear()
-        text = _MONEY_TEXT[value] = f"{value:.2f}"
-    return text
+    text = str(value)
+    return text if len(text) > 3 and text[-3] == "." else f"{value:.2f}"
 
 
 def price_texts(price: Decimal, discount_price: Decimal | None, discount_start: date | None,

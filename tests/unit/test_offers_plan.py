@@ -424,3 +424,12 @@ def test_the_key_index_sorts_signed_keys_in_order() -> None:
     keys = array("q", [5, -(2**63), 2**63 - 1, -1, 0, 5 << 56, -(5 << 56), 3])
     sorted_keys, at = _key_index(keys)
     assert list(sorted_keys) == sorted(keys) and [keys[i] for i in at] == list(sorted_keys)
+
+
+def test_amounts_are_formatted_with_two_decimals_whatever_their_exponent() -> None:
+    from bridge.domain.offers import _money
+
+    for text in ("12.50", "12.5", "12.500", "12", "0.01", "-0.01", "0.00", "-0.00", "1E+2", "1.23E+5", "100.00",
+                 "0.005", "0.015", "19.999", "1234567.89", "7.9200000"):
+        assert _money(D(text)) == f"{D(text):.2f}", text
+    assert _money(None) == ""
