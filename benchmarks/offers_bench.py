@@ -113,6 +113,7 @@ def phase_run(url: str, sim_url: str, mode: str = "auto") -> dict[str, Any]:
     app = common.app_for(url, sim_url, offers={"import_wait_s": 300, "poll_interval_s": 0.05})
     app.shop  # noqa: B018 - reflection and shop context are start-up costs, not the run's
     import_module(TASK_MODULES["offers"])  # so is importing the task's modules (a daemon has them loaded)
+    app.mirakl(common.CODE)  # and the platform's client (created once, kept by the daemon between runs)
     mirakl = {"calls": 0, "seconds": 0.0}
 
     def hook(_code: str, _endpoint: str, _status: int | None, duration_s: float) -> None:
