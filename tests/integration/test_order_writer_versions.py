@@ -152,3 +152,37 @@ def test_a_foreign_currency_and_overlong_fields_fit_every_schema(real_shop: tupl
     width = ps.tables.customer.c.lastname.type.length
     assert _one(ps, "customer", id_customer=written.id_customer)["lastname"] == long_name[:width].rstrip()
     assert len(_one(ps, "address", id_address=o["id_address_delivery"])["address1"]) == 128
+
+
+def test_the_catalogue_reads_with_the_database_digest_run_on_every_version(real_shop: Any) -> None:
+    """The offers task's two catalogue SELECTs (rows with their inputs digest; refs and digests only)
+    on each real schema (utf8mb3 tables on 1.6): same digests both ways, stable, and a stock change
+    changes the digest of that row only."""
+    from sqlalchemy import update
+
+    from bridge.shop.catalog import stream_catalog, stream_digests
+
+    ps, seeded = real_shop
+
+    def read() -> tuple[dict[tuple[int, int], str], dict[tuple[int, int], str]]:
+        with ps.engine.connect() as conn:
+            rows = {(r[0], r[1]): r[-1] for chunk in stream_catalog(conn, ps.tables, ps.context, inputs_key="k1")
+                    for r in chunk}
+            digests = {(r[0], r[1]): r[2] for chunk in stream_digests(conn, ps.tables, ps.context, inputs_key="k1")
+                       for r in chunk}
+        return rows, digests
+
+    rows, digests = read()
+    assert {(seeded.tee, seeded.tee_m), (seeded.cup, 0)} <= set(rows)
+    assert rows == digests and all(len(d) == 16 and int(d, 16) >= 0 for d in rows.values())
+    assert read() == (rows, digests)
+    sa = ps.tables["stock_available"]
+    with ps.engine.begin() as conn:
+        conn.execute(update(sa).where(sa.c.id_product == seeded.cup, sa.c.id_product_attribute == 0)
+                     .values(quantity=sa.c.quantity + 1))
+    after, _ = read()
+    assert {k for k in rows if after[k] != rows[k]} == {(seeded.cup, 0)}
+    with ps.engine.connect() as conn:
+        other = {(r[0], r[1]): r[2] for chunk in stream_digests(conn, ps.tables, ps.context, inputs_key="k2")
+                 for r in chunk}
+    assert all(other[k] != after[k] for k in after)  # another run context: every digest changes
