@@ -45,8 +45,10 @@ class SentLines:
     """Append-only spool of the lines sent (:meth:`add` in the pass), read back once the outcome is known."""
 
     def __init__(self) -> None:
-        fd, self.path = tempfile.mkstemp(prefix="bridge-offers-", suffix=".tsv")
-        self._file = os.fdopen(fd, "w+", encoding="utf-8", newline="\n")
+        # removed when closed, or when garbage-collected after an error (no leftover in the temp directory)
+        self._file = tempfile.NamedTemporaryFile("w+", encoding="utf-8", newline="\n",  # noqa: SIM115
+                                                 prefix="bridge-offers-", suffix=".tsv")
+        self.path = self._file.name
         self._write: Callable[[str], Any] = self._file.write
         self.lines = 0
         self._withdrawn: frozenset[str] = frozenset()
@@ -120,10 +122,6 @@ class SentLines:
 
     def close(self) -> None:
         self._file.close()
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
 
 
 def _parse(sku: str, text: str) -> PendingLine:

@@ -140,3 +140,21 @@ def test_spooled_lines_read_back_as_sent_and_the_file_is_loaded_as_is_unless_som
         spool.close()
     assert back == [PendingLine(ln.sku, ln.id_product, ln.id_product_attribute, bytes([i]) * 16, ln.quantity, ln.price,
                                 ln.discount_price, ln.discount_start, ln.discount_end) for i, ln in enumerate(lines)]
+
+
+def test_a_spool_left_behind_by_an_error_leaves_no_file() -> None:
+    import gc
+    import os
+
+    from bridge.state.offers_sent import SentLines
+
+    spool = SentLines()
+    spool.add_pending(PendingLine("A", 1, 0, bytes(16), 1, Decimal("1.00")))
+    path = spool.path
+    assert os.path.exists(path)
+    del spool  # e.g. the pass raised before the job could close it
+    gc.collect()
+    assert not os.path.exists(path)
+    closed = SentLines()
+    closed.close()
+    assert not os.path.exists(closed.path)
