@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -155,7 +155,7 @@ class OfferBuilder:
     def build(self, row: CatalogRow) -> OfferLine | str:
         """The line for this row, or the reason (report key) it is not offered."""
         out = self.build_cells(row)
-        return out if type(out) is str else out[0]  # type: ignore[return-value]
+        return out if type(out) is str else out[0]
 
     def build_cells(self, row: CatalogRow) -> tuple[OfferLine, tuple[str, ...]] | str:
         """:meth:`build` with the line's :func:`~bridge.domain.offers.line_cells`, whose amounts and days
@@ -205,7 +205,7 @@ class OfferBuilder:
                 base_price, attribute_price or ZERO, ecotax or ZERO, attribute_ecotax or ZERO,
                 p.tax_rates.get(id_tax_rules_group, ZERO), group_reduction, p.settings, sp)
             computed = line_prices(price, before, sp, rules, self.tz)
-            prices = computed if type(computed) is str else (*computed, price_texts(*computed))  # type: ignore[misc]
+            prices = computed if type(computed) is str else (*computed, price_texts(*computed))
             if self.cache_prices:
                 if len(self._prices) >= PRICE_CACHE_SIZE:
                     self._prices.clear()

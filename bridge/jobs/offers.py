@@ -14,8 +14,9 @@ gather → plan → apply → record:
    accepted state (retried next run), the others advance. The spooled lines are written once with
    that outcome -- on MariaDB/MySQL loaded while Mirakl processes the file, on a transaction
    committed only with the outcome; when the import is still running they are written ``pending``
-   under its id (the load rolled back) and a later run records the outcome. A crash before that write leaves the state as it was: the lines
-   are computed and sent again (sending an offer twice is harmless).
+   under its id (the load rolled back) and a later run records the outcome. A crash before that
+   write leaves the state as it was: the lines are computed and sent again (sending an offer twice
+   is harmless).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Self
 
 import structlog
 from sqlalchemy import and_, bindparam, case, delete, insert, null, select, update
@@ -72,7 +72,7 @@ class PreparedOutcome:
     loaded: offers_load.LoadedRows
     stamp: Any
 
-    def __enter__(self) -> PreparedOutcome:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_: object) -> None:
