@@ -3,7 +3,7 @@
 - :func:`catalog_select`: one SELECT for every product and combination of the shop with its
   identifiers, flags, prices and the right ``stock_available`` row (shop, or group when stock is
   shared), optionally with the row's inputs digest computed by the database (:func:`inputs_digest`);
-  :func:`stream_catalog` streams it in chunks of plain tuples (server-side cursor).
+  :func:`stream_catalog` streams it in chunks of rows (server-side cursor, no result processing).
 - :func:`load_pricing`: specific prices, priorities, tax rules, currency, group and configuration,
   read once per run into dicts keyed by product (PrestaShop local datetimes converted to UTC here).
 """
@@ -24,7 +24,7 @@ from bridge.domain.offer_builder import CATALOG_FIELDS, INPUTS_DIGEST, PricingDa
 from bridge.domain.pricing import PriceSettings, SpecificPrice, TaxRule, Visitor, tax_rate_for
 from bridge.errors import ShopDataError
 from bridge.shop.context import ShopContext
-from bridge.shop.db import stream_tuples
+from bridge.shop.db import stream_rows
 from bridge.shop.schema import ShopTables
 
 CHUNK_ROWS = 2000
@@ -127,8 +127,8 @@ def digests_select(tables: ShopTables, ctx: ShopContext, *, inputs_key: str, dia
 
 def stream_catalog(conn: Connection, tables: ShopTables, ctx: ShopContext, chunk_rows: int = CHUNK_ROWS,
                    *, inputs_key: str | None = None, products: Sequence[int] | None = None
-                   ) -> Iterator[list[tuple[Any, ...]]]:
-    """The catalogue (or ``products``' rows) in chunks of tuples in ``CATALOG_FIELDS`` order, then
+                   ) -> Iterator[Sequence[Sequence[Any]]]:
+    """The catalogue (or ``products``' rows) in chunks of rows in ``CATALOG_FIELDS`` order, then
     ``inputs_digest`` with ``inputs_key``."""
     if products is None:
         yield from _stream(conn, catalog_select(tables, ctx, inputs_key=inputs_key, dialect=conn.dialect.name),
@@ -141,18 +141,18 @@ def stream_catalog(conn: Connection, tables: ShopTables, ctx: ShopContext, chunk
 
 
 def stream_digests(conn: Connection, tables: ShopTables, ctx: ShopContext, *, inputs_key: str,
-                   chunk_rows: int = 5 * CHUNK_ROWS) -> Iterator[list[tuple[int, int, str]]]:
-    """:func:`digests_select` in chunks of (id_product, id_product_attribute, inputs_digest) tuples."""
+                   chunk_rows: int = 5 * CHUNK_ROWS) -> Iterator[Sequence[Sequence[Any]]]:
+    """:func:`digests_select` in chunks of (id_product, id_product_attribute, inputs_digest) rows."""
     yield from _stream(conn, digests_select(tables, ctx, inputs_key=inputs_key, dialect=conn.dialect.name),
                        chunk_rows)
 
 
-def _stream(conn: Connection, query: Select[Any], chunk_rows: int) -> Iterator[list[tuple[Any, ...]]]:
-    """:func:`bridge.shop.db.stream_tuples`, SQLite getting :func:`row_digest` registered first."""
+def _stream(conn: Connection, query: Select[Any], chunk_rows: int) -> Iterator[Sequence[Sequence[Any]]]:
+    """:func:`bridge.shop.db.stream_rows`, SQLite getting :func:`row_digest` registered first."""
     if conn.dialect.name == "sqlite":
         conn.connection.driver_connection.create_function(  # type: ignore[union-attr]
             ROW_DIGEST_FUNCTION, -1, lambda key, *values: row_digest(key, values), deterministic=True)
-    return stream_tuples(conn, query, chunk_rows)
+    return stream_rows(conn, query, chunk_rows)
 
 
 def excluded_products(conn: Connection, tables: ShopTables, categories: Iterable[int]) -> frozenset[int]:

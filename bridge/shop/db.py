@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Select, create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
 
 from bridge.errors import LockBusyError
 
@@ -102,37 +101,24 @@ def named_lock(engine: Engine, name: str, *, timeout_s: float = 0) -> Iterator[C
         conn.close()
 
 
-def stream_tuples(conn: Connection, query: Select[Any], chunk_rows: int) -> Iterator[list[tuple[Any, ...]]]:
-    """The rows of a large SELECT in chunks of tuples, streamed (the result is never held whole).
+def stream_rows(conn: Connection, query: Select[Any], chunk_rows: int) -> Iterator[Sequence[Sequence[Any]]]:
+    """The rows of a large SELECT in chunks, streamed (the result is never held whole); each row a
+    sequence in the SELECT's column order.
 
-    On PyMySQL the compiled statement (bound parameters) runs on the connection's own unbuffered
-    driver cursor and the rows are used as the driver gives them: only for queries whose columns need
-    no SQLAlchemy result processing (ints, strings, Decimals; not our UTC DATETIME type). Driver errors
-    are raised as SQLAlchemy's. Other drivers go through SQLAlchemy's streamed result. Close the
-    iterator (or exhaust it) before the connection's next statement.
+    On PyMySQL the statement SQLAlchemy compiled (bound parameters) runs through ``exec_driver_sql`` on
+    an unbuffered server-side cursor: the Connection's events, error handling and transaction apply,
+    and the rows come as the driver gives them, without the result processing of a Core execution —
+    for queries whose columns need none (ints, strings, Decimals; not our UTC DATETIME type). Other
+    drivers run the Core statement (SQLite needs the Numeric processors). Close the iterator (or
+    exhaust it) before the connection's next statement.
     """
-    dialect = conn.dialect
-    if dialect.driver != "pymysql":
-        result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(query)
-        try:
-            for part in result.partitions(chunk_rows):
-                yield [tuple(r) for r in part]
-        finally:
-            result.close()
-        return
-    import pymysql.cursors  # type: ignore[import-untyped]
-
-    compiled = query.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-    sql, params = compiled.string, compiled.params
-    cursor = conn.connection.driver_connection.cursor(pymysql.cursors.SSCursor)  # type: ignore[union-attr]
+    streaming = conn.execution_options(stream_results=True, yield_per=chunk_rows)
+    if conn.dialect.driver == "pymysql":
+        compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+        result = streaming.exec_driver_sql(compiled.string, compiled.params)
+    else:
+        result = streaming.execute(query)
     try:
-        try:
-            cursor.execute(sql, params)
-            rows = cursor.fetchmany(chunk_rows)
-            while rows:
-                yield rows
-                rows = cursor.fetchmany(chunk_rows)
-        except dialect.loaded_dbapi.Error as exc:
-            raise DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error) from exc
+        yield from result.partitions(chunk_rows)
     finally:
-        cursor.close()
+        result.close()

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from bridge.domain.offers import GONE, StoredDigests
-from bridge.shop.db import stream_tuples
+from bridge.shop.db import stream_rows
 from bridge.state import offers_load, offers_sent
 from bridge.state.offers_sent import SentLines
 from bridge.state.tables import bridge_tables
@@ -141,12 +141,12 @@ class OfferStateRepo:
         """The same as :meth:`load_digests` in 40 bytes per SKU, in ref order (names streamed again only if needed)."""
         o = self.offer
 
-        def rows() -> Iterator[list[tuple[Any, ...]]]:
+        def rows() -> Iterator[Sequence[Sequence[Any]]]:
             """In ref order (the ref index of a delta run needs no sort then), in chunks."""
             query = (select(o.c.sku, o.c.hash, o.c.status, o.c.id_product, o.c.id_product_attribute)
                      .where(o.c.platform == platform).order_by(o.c.id_product, o.c.id_product_attribute))
             with self.engine.connect() as conn:
-                yield from stream_tuples(conn, query, 5000)
+                yield from stream_rows(conn, query, 5000)
 
         def names() -> Iterator[str]:
             with self.engine.connect() as conn:
