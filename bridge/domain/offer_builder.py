@@ -248,8 +248,12 @@ class OfferBuilder:
             sku = (row[positions[0]] or "").strip() or (row[positions[1]] or "").strip()
         if not sku:
             return None
+        return sku, self.row_inputs(row)
+
+    def row_inputs(self, row: CatalogRow) -> int:
+        """The inputs digest of :meth:`inputs` alone (when the SKU is known otherwise)."""
         at = self._digest_position
-        return sku, self.inputs_of(row[0], row[1], row[at] if len(row) > at else row_digest(self.inputs_key, row[:at]))
+        return self.inputs_of(row[0], row[1], row[at] if len(row) > at else row_digest(self.inputs_key, row[:at]))
 
     def inputs_of(self, id_product: int, id_product_attribute: int, row_digest_hex: str) -> int:
         """The inputs digest of :meth:`inputs` from the row's ``inputs_digest`` column alone (the row's

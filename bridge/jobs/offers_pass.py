@@ -91,16 +91,20 @@ def compute_pass(ctx: TaskContext, repo: OfferStateRepo, stream: TextIO, *, full
         else:  # only the products with a row left to build
             rows = stream_catalog(conn, shop.tables, shop.context, inputs_key=builder.inputs_key,
                                   products=sorted({ref >> 32 for ref in todo}))
-        skip, consider, write, build = planner.skip_unchanged, planner.consider, writer.write, builder.build_cells
+        skip, consider, write = planner.skip_unchanged, planner.consider, writer.write
+        build, row_inputs = builder.build_cells, builder.row_inputs
         for chunk in rows:
             ctx.check_stop()
             for row in chunk:
                 if todo is not None and (row[0] << 32 | row[1]) not in todo:
                     continue  # skipped by the first read
-                key = builder.inputs(row)
-                if key is not None and todo is None and not full and skip(key[0], row[0], row[1], key[1]):
-                    result.sellable += 1  # same inputs as the line Mirakl accepted: same line
-                    continue
+                inputs = -1  # computed after the line when there is nothing to skip
+                if todo is None and not full:
+                    key = builder.inputs(row)
+                    if key is not None and skip(key[0], row[0], row[1], key[1]):
+                        result.sellable += 1  # same inputs as the line Mirakl accepted: same line
+                        continue
+                    inputs = key[1] if key is not None else 0
                 built = build(row)
                 if type(built) is str:
                     result.excluded[built] += 1
@@ -109,7 +113,7 @@ def compute_pass(ctx: TaskContext, repo: OfferStateRepo, stream: TextIO, *, full
                     continue
                 out, cells = built  # type: ignore[misc]
                 result.sellable += 1
-                decision = consider(out, key[1] if key is not None else 0, cells)
+                decision = consider(out, inputs if inputs >= 0 else row_inputs(row), cells)
                 if decision is not None:
                     write(out, cells)
                     if spool is not None and decision[0] != "resent":

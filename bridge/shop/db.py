@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Select, create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from bridge.errors import LockBusyError
 
@@ -105,20 +106,41 @@ def stream_rows(conn: Connection, query: Select[Any], chunk_rows: int) -> Iterat
     """The rows of a large SELECT in chunks, streamed (the result is never held whole); each row a
     sequence in the SELECT's column order.
 
-    On PyMySQL the statement SQLAlchemy compiled (bound parameters) runs through ``exec_driver_sql`` on
-    an unbuffered server-side cursor: the Connection's events, error handling and transaction apply,
-    and the rows come as the driver gives them, without the result processing of a Core execution —
-    for queries whose columns need none (ints, strings, Decimals; not our UTC DATETIME type). Other
-    drivers run the Core statement (SQLite needs the Numeric processors). Close the iterator (or
-    exhaust it) before the connection's next statement.
+    On PyMySQL the statement SQLAlchemy compiled (bound parameters) runs through ``exec_driver_sql`` --
+    the Connection's transaction, events, logging and error handling apply -- on an unbuffered
+    ``SSCursor`` (the connection's cursor class for that one call), and the rows are then taken from
+    that cursor as plain tuples: no SQLAlchemy row objects (measured: ~15 % of a full offers run's CPU)
+    and no result processing, for queries whose columns need none (ints, strings, Decimals; not our
+    UTC DATETIME type). Driver errors while fetching are raised as SQLAlchemy's. Other drivers run the
+    Core statement streamed (SQLite needs the Numeric processors). Close the iterator (or exhaust it)
+    before the connection's next statement.
     """
-    streaming = conn.execution_options(stream_results=True, yield_per=chunk_rows)
-    if conn.dialect.driver == "pymysql":
-        compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-        result = streaming.exec_driver_sql(compiled.string, compiled.params)
-    else:
-        result = streaming.execute(query)
+    if conn.dialect.driver != "pymysql":
+        result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(query)
+        try:
+            yield from result.partitions(chunk_rows)
+        finally:
+            result.close()
+        return
+    import pymysql.cursors  # type: ignore[import-untyped]
+
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    sql, params = compiled.string, compiled.params
+    raw: Any = conn.connection.driver_connection
+    default_class = raw.cursorclass
+    raw.cursorclass = pymysql.cursors.SSCursor  # a plain (not "server side") execution: SQLAlchemy reads nothing ahead
     try:
-        yield from result.partitions(chunk_rows)
+        result = conn.exec_driver_sql(sql, params)
+    finally:
+        raw.cursorclass = default_class
+    try:
+        cursor = result.cursor
+        try:
+            rows = cursor.fetchmany(chunk_rows)
+            while rows:
+                yield rows
+                rows = cursor.fetchmany(chunk_rows)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error) from exc
     finally:
         result.close()
