@@ -49,7 +49,7 @@ class SentLines:
         self._file = tempfile.NamedTemporaryFile("w+", encoding="utf-8", newline="\n",  # noqa: SIM115
                                                  prefix="bridge-offers-", suffix=".tsv")
         self.path = self._file.name
-        self._write: Callable[[str], Any] = self._file.write
+        self._write: Callable[[str], Any] = self._file.file.write  # the file's own (not the wrapper's) write
         self.lines = 0
         self._withdrawn: frozenset[str] = frozenset()
         self._withdrawn_before = 0
