@@ -19,6 +19,7 @@ back to ``executemany`` (same rows).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -49,6 +50,15 @@ def escape(text: str) -> str:
     if "\\" in text or "\t" in text or "\n" in text or "\r" in text or "\0" in text:
         return text.translate(_ESCAPES)
     return text
+
+
+_UNESCAPES = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r", "\\0": "\0"}
+_ESCAPED = re.compile(r"\\[\\tnr0]")
+
+
+def unescape(text: str) -> str:
+    """The inverse of :func:`escape`."""
+    return _ESCAPED.sub(lambda m: _UNESCAPES[m.group()], text) if "\\" in text else text
 
 
 def tsv_cell(value: Any) -> str:

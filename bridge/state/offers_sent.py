@@ -10,7 +10,6 @@ is; otherwise, and for the paths that write through the driver, it is read back 
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,7 +18,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from bridge.domain.offers import OfferLine
-from bridge.state.offers_load import NULL, escape, tsv_cell
+from bridge.state.offers_load import NULL, escape, tsv_cell, unescape
 
 if TYPE_CHECKING:
     from bridge.state.offers import PendingLine
@@ -28,14 +27,6 @@ if TYPE_CHECKING:
 COLUMNS = ("sku", "id_product", "id_product_attribute", "hash", "quantity", "price", "discount_price",
            "discount_start", "discount_end")
 BATCH = 5000  # PendingLine tuples per batch read back
-_UNESCAPES = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r", "\\0": "\0"}
-_ESCAPED = re.compile(r"\\[\\tnr0]")
-
-
-def unescape(text: str) -> str:
-    return _ESCAPED.sub(lambda m: _UNESCAPES[m.group()], text) if "\\" in text else text
-
-
 def _day_text(value: date) -> str:
     """A discount day as the UTC DATETIME text the state table stores (midnight UTC)."""
     return f"{value.isoformat()} 00:00:00"
@@ -57,10 +48,7 @@ class SentLines:
     def add(self, line: OfferLine, digest: bytes, cells: tuple[str, ...]) -> None:
         """A line of the file, with its stored digest and its :func:`~bridge.domain.offers.line_cells`."""
         start, end = line.discount_start, line.discount_end
-        sku = line.sku
-        if "\\" in sku or "\t" in sku or "\n" in sku or "\r" in sku or "\0" in sku:
-            sku = escape(sku)
-        self._write(f"{sku}\t{line.id_product}\t{line.id_product_attribute}\t{digest.hex()}\t{cells[4]}\t{cells[3]}\t"
+        self._write(f"{escape(line.sku)}\t{line.id_product}\t{line.id_product_attribute}\t{digest.hex()}\t{cells[4]}\t{cells[3]}\t"
                     f"{cells[5] or NULL}\t{_day_text(start) if start else NULL}\t{_day_text(end) if end else NULL}\n")
         self.lines += 1
 
