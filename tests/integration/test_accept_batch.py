@@ -8,7 +8,7 @@ oldest first, rows written) and what happens when a batch stops between its OR21
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -49,6 +49,24 @@ def ctx_for(app: App) -> TaskContext:
         dry_run=False,
         clock=utcnow,
     )
+
+
+def run_interrupted(app: App, ctx: TaskContext, after_or21: Callable[[str], None], raises: type[BaseException]) -> None:
+    """``accept.run(ctx)`` with ``after_or21(order_id)`` called after each OR21 the run sends; the run must
+    end by raising ``raises``. The app is closed."""
+    real = ctx.mirakl.accept_order
+
+    def accept_then(order_id: str, lines: dict[str, bool]) -> str:
+        result = real(order_id, lines)
+        after_or21(order_id)
+        return result
+
+    ctx.mirakl.accept_order = accept_then  # type: ignore[method-assign]
+    try:
+        with pytest.raises(raises):
+            accept.run(ctx)
+    finally:
+        app.close()
 
 
 def snapshot(shop: Any, order_ids: list[str]) -> list[Any]:
@@ -159,22 +177,14 @@ def test_a_stop_request_between_or21_calls_confirms_the_sent_orders_and_releases
     ids = [o["order_id"] for o in orders]
     app = App(make_config(shop.url, shop.prefix, sim.url, batch_size=100))
     ctx = ctx_for(app)
-    real = ctx.mirakl.accept_order
     calls: list[str] = []
 
-    def accept_then_ask_to_stop(order_id: str, lines: dict[str, bool]) -> str:
+    def after_or21(order_id: str) -> None:
         calls.append(order_id)
-        result = real(order_id, lines)
         if len(calls) == 2:
             ctx.stop.set()  # the daemon is asked to stop while the batch's third OR21 is due
-        return result
 
-    ctx.mirakl.accept_order = accept_then_ask_to_stop  # type: ignore[method-assign]
-    try:
-        with pytest.raises(StopRequested):
-            accept.run(ctx)
-    finally:
-        app.close()
+    run_interrupted(app, ctx, after_or21, StopRequested)
 
     assert calls == ids[:2]
     assert [len(answers(sim, oid)) for oid in ids] == [1, 1, 0, 0, 0]
@@ -208,19 +218,8 @@ def test_a_401_in_the_middle_of_a_batch_releases_the_orders_not_sent_and_stops_t
     ids = [o["order_id"] for o in orders]
     app = App(make_config(shop.url, shop.prefix, sim.url))
     ctx = ctx_for(app)
-    real = ctx.mirakl.accept_order
-
-    def accept_then_revoke_the_key(order_id: str, lines: dict[str, bool]) -> str:
-        result = real(order_id, lines)
-        sim.fail_next(1, status=401, endpoint="OR21")  # the next OR21 is refused: key revoked
-        return result
-
-    ctx.mirakl.accept_order = accept_then_revoke_the_key  # type: ignore[method-assign]
-    try:
-        with pytest.raises(MiraklAuthError):
-            accept.run(ctx)
-    finally:
-        app.close()
+    run_interrupted(app, ctx, lambda _order_id: sim.fail_next(1, status=401, endpoint="OR21"),  # key revoked
+                    MiraklAuthError)
     assert [len(answers(sim, oid)) for oid in ids] == [1, 0, 0, 0]
     assert map_row(shop.engine, shop.prefix, ids[0]).status == "accepted"
     assert [map_row(shop.engine, shop.prefix, oid).status for oid in ids[1:]] == ["seen"] * 3
