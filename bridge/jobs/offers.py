@@ -129,8 +129,7 @@ def _wait_and_record(ctx: TaskContext, repo: OfferStateRepo, import_id: str, *, 
             if prepared is not None:
                 prepared.close()  # rolled back: the lines are written as pending instead
             if sent is not None:
-                for batch in sent.batches():
-                    repo.write_pending(code, batch, import_id, ctx.now())
+                repo.record_pending(code, sent, import_id, ctx.now())
             ctx.report.extra["import_still_running"] = import_id
             log.info("offers.import_pending", import_id=import_id, status=status.status)
             return False

@@ -348,12 +348,37 @@ class OfferStateRepo:
         :meth:`record_outcome` then drops the rejected ones and commits, or the transaction is rolled back
         (import failed, or still running at the end of the wait). None when the bulk path does not apply
         (not MariaDB/MySQL through PyMySQL, fewer than ``bulk_min_rows`` lines, ``LOCAL`` refused)."""
+        stamp = self._db_time(now)
+        return self._load(platform, sent, offers_sent.COLUMNS, {
+            "platform": platform, "status": "accepted", "sent_at": stamp, "accepted_at": stamp, "updated_at": stamp})
+
+    def record_pending(self, platform: str, sent: SentLines, import_id: str, now: datetime) -> int:
+        """The lines of an import still running at the end of the wait, queued as ``pending`` under its id
+        (:meth:`finish_import` applies the outcome in a later run): the same rows as :meth:`write_pending`
+        for each batch, loaded from the spool file in one transaction when the bulk path applies."""
+        stamp = self._db_time(now)
+        prepared = self._load(platform, sent, self._PENDING_FILE_COLS, {
+            "platform": platform, "status": "pending", "pending_import_id": import_id, "sent_at": stamp,
+            "updated_at": stamp})
+        if prepared is None:
+            return sum(self.write_pending(platform, batch, import_id, now) for batch in sent.batches())
+        with prepared:
+            prepared.loaded.merge(prepared.conn, ())
+            prepared.trans.commit()
+            return prepared.loaded.count
+
+    # the spool file's columns (offers_sent.COLUMNS) loaded as the pending values
+    _PENDING_FILE_COLS = tuple(c if c in ("sku", "id_product", "id_product_attribute") else f"pending_{c}"
+                               for c in offers_sent.COLUMNS)
+
+    def _load(self, platform: str, sent: SentLines, cols: tuple[str, ...], constants: dict[str, Any]
+              ) -> PreparedOutcome | None:
+        """The spool file loaded into ``cols`` (plus ``constants``) on a dedicated connection's open
+        transaction: straight into the table when the platform has no row yet, else staged for a merge.
+        None when the bulk path does not apply (it is then off for the rest of the run if refused)."""
         if not self.bulk_load or sent.lines < self.bulk_min_rows:
             return None
         o = self.offer
-        stamp = self._db_time(now)
-        constants = {"platform": platform, "status": "accepted", "sent_at": stamp, "accepted_at": stamp,
-                     "updated_at": stamp}
         engine = offers_load.local_infile_engine(self.engine)
         conn = engine.connect()
         try:
@@ -363,9 +388,9 @@ class OfferStateRepo:
                     direct = direct and conn.execute(
                         select(o.c.sku).where(o.c.platform == platform).limit(1)).first() is None
                     try:
-                        loaded = offers_load.load_rows(conn, o, offers_sent.COLUMNS, path, count, direct=direct,
+                        loaded = offers_load.load_rows(conn, o, cols, path, count, direct=direct,
                                                        constants=constants)
-                        return PreparedOutcome(engine, conn, trans, loaded, stamp)
+                        return PreparedOutcome(engine, conn, trans, loaded, constants["sent_at"])
                     except offers_load.NotAllNew:
                         trans.rollback()  # staged and merged instead
         except offers_load.LoadRefused as exc:

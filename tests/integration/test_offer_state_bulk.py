@@ -116,6 +116,79 @@ def test_a_first_export_is_loaded_straight_into_the_table_with_the_same_rows(sho
     assert _rows(shop.engine, bulk, "bulk") == _rows(shop.engine, rows, "rows")
 
 
+def _queue_both_ways(repos: dict[str, OfferStateRepo], skus: list[str]) -> list[int]:
+    """The same history for each platform: a first import accepted, then a second one still running at
+    the end of the wait (its lines queued as pending, from the spool: ``record_pending``), then its
+    outcome applied by a later run (``finish_import``). Returns what ``record_pending`` counted."""
+    from bridge.state.offers_sent import SentLines
+
+    t1 = datetime(2025, 5, 1, 12, 0, tzinfo=timezone.utc)
+    t2 = datetime(2025, 5, 2, 8, 30, tzinfo=timezone.utc)
+    t3 = datetime(2025, 5, 2, 9, 45, tzinfo=timezone.utc)
+    queued = []
+    for platform, repo in repos.items():
+        first = _lines(1, skus)
+        repo.record_import(platform, import_id=f"{platform}-1", lines=len(first), full_sync=True, now=t1)
+        repo.record_outcome(platform, f"{platform}-1", [first], status="COMPLETE", rejected=[], lines_in_error=0,
+                            now=t1)
+        second = _lines(2, [*skus, "ONLY-IN-SECOND"])
+        repo.record_import(platform, import_id="2", lines=len(second), full_sync=False, now=t2)
+        spool = SentLines()
+        try:
+            for ln in second:
+                spool.add_pending(ln)
+            queued.append(repo.record_pending(platform, spool, "2", t2))
+        finally:
+            spool.close()
+        repo.finish_import(platform, "2", status="COMPLETE", rejected=[("REJECTED-NEW", "unknown")],
+                           lines_in_error=1, now=t3)
+    return queued
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("first_export", [False, True])
+def test_lines_left_pending_are_loaded_with_the_rows_of_write_pending(shop: Any, monkeypatch: Any,
+                                                                      first_export: bool) -> None:
+    """An import still running at the end of the wait: its lines loaded as pending (LOAD DATA) leave the rows
+    ``write_pending`` leaves, before and after the outcome (``first_export``: nothing accepted before, so the
+    load goes straight into the table; else staged and merged over accepted rows)."""
+    loads: list[bool] = []
+    real = offers_load.load_rows
+
+    def spy(*args: Any, direct: bool = False, **kwargs: Any) -> Any:
+        loaded = real(*args, direct=direct, **kwargs)
+        loads.append(direct)
+        return loaded
+
+    monkeypatch.setattr(offers_load, "load_rows", spy)
+    skus = [sku for sku in AWKWARD if sku != "mixed"]
+    bulk = OfferStateRepo(shop.engine, shop.prefix, bulk_min_rows=1)
+    rows = OfferStateRepo(shop.engine, shop.prefix, bulk_load=False)
+    if first_export:  # no accepted import before: the pending lines are the platform's first rows
+        monkeypatch.setattr(OfferStateRepo, "record_outcome", lambda *a, **k: 0)
+    pending: dict[str, dict[str, tuple[Any, ...]]] = {}
+    real_finish = OfferStateRepo.finish_import
+
+    def finish(self: OfferStateRepo, platform: str, *args: Any, **kwargs: Any) -> int:
+        pending[platform] = _rows(shop.engine, self, platform)
+        return real_finish(self, platform, *args, **kwargs)
+
+    monkeypatch.setattr(OfferStateRepo, "finish_import", finish)
+    assert _queue_both_ways({"bulk": bulk, "rows": rows}, skus) == [len(skus) + 5, len(skus) + 5]
+    # the first outcome loaded straight into the table (when recorded), then the pending lines
+    assert bulk.bulk_load and loads == ([True] if first_export else [True, False]), "pending lines through LOAD DATA"
+    assert pending["bulk"] == pending["rows"]
+    o = [c.name for c in bulk.offer.c if c.name not in ("platform", "sku")]
+    disc = dict(zip(o, pending["bulk"]["DISCOUNTED"], strict=True))
+    assert (disc["status"], disc["pending_import_id"], disc["pending_hash"], disc["pending_discount_price"],
+            disc["pending_discount_end"]) == ("pending", "2", "02" * 16, Decimal("999.990000"),
+                                              datetime(2025, 4, 2, tzinfo=timezone.utc))
+    assert disc["hash"] == (None if first_export else "01" * 16)  # the last accepted values kept
+    assert _rows(shop.engine, bulk, "bulk") == _rows(shop.engine, rows, "rows")
+    done = dict(zip(o, _rows(shop.engine, bulk, "bulk")["DISCOUNTED"], strict=True))
+    assert (done["status"], done["hash"], done["pending_hash"]) == ("accepted", "02" * 16, None)
+
+
 @pytest.mark.db
 def test_a_server_refusing_local_files_falls_back_to_the_same_rows(shop: Any, monkeypatch: Any) -> None:
     def without_local_files(engine: Any) -> Any:
