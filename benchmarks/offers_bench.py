@@ -14,7 +14,11 @@ shops sharing stock, three tax countries, ~10 % of products with specific prices
 - ``unchanged``: second run, nothing changed (no call);
 - ``resync``: the periodic full resync of a running shop (state holding every offer, ``full`` forced
   by forgetting when the last one ran): every line sent, only changed lines written (none here);
-- ``delta 1%``: the stock of 1 % of the combinations changed, then a run (those lines sent).
+- ``delta 1%``: the stock of 1 % of the combinations changed, then a run (those lines sent);
+- ``pending``: a first full export again (state emptied), to a Mirakl still processing the file when the
+  run ends (the simulator holds the import; no OF02 wait): the lines are recorded as pending, as happens
+  when a real platform takes longer than ``import_wait_s``; ``settle``: the next run once the import is
+  done (applies its outcome, then finds nothing to send).
 
 Each phase runs in its own process (peak RSS is the phase's own). Prints wall time, offers/s, peak
 RSS, time spent in Mirakl calls, and the ratio bridge / floor of the same repetition. The simulator
@@ -101,7 +105,9 @@ def phase_floor(url: str) -> dict[str, Any]:
 
 
 def phase_run(url: str, sim_url: str, mode: str = "auto") -> dict[str, Any]:
-    """One ``offers`` run; ``mode`` ``full``: forget when the last full resync ran (so this run is one)."""
+    """One ``offers`` run; ``mode`` ``full``: forget when the last full resync ran (so this run is one);
+    ``nowait``: no OF02 wait (``import_wait_s = 0``: the lines are recorded as pending, as when Mirakl
+    takes longer than the wait)."""
     from importlib import import_module
 
     from sqlalchemy import delete
@@ -110,7 +116,7 @@ def phase_run(url: str, sim_url: str, mode: str = "auto") -> dict[str, Any]:
     from bridge.jobs.runner import TASK_MODULES, run_task
     from bridge.state.tables import bridge_tables
 
-    app = common.app_for(url, sim_url, offers={"import_wait_s": 300, "poll_interval_s": 0.05})
+    app = common.app_for(url, sim_url, offers={"import_wait_s": 0 if mode == "nowait" else 300, "poll_interval_s": 0.05})
     app.shop  # noqa: B018 - reflection and shop context are start-up costs, not the run's
     import_module(TASK_MODULES["offers"])  # so is importing the task's modules (a daemon has them loaded)
     app.mirakl(common.CODE)  # and the platform's client (created once, kept by the daemon between runs)
@@ -180,7 +186,7 @@ def measure(url: str, repeat: int, *, sync_imports: bool = False) -> dict[str, l
     from bridge.sandbox import MiraklSimulator
 
     out: dict[str, list[dict[str, Any]]] = {k: [] for k in ("floor", "full", "floor_state", "unchanged", "resync",
-                                                             "delta")}
+                                                             "delta", "pending", "settle")}
     with MiraklSimulator(api_key=common.KEY, import_polls=0, async_imports=not sync_imports) as sim:
         for i in range(repeat):
             common.run_phase(__file__, "reset", url)
@@ -193,9 +199,20 @@ def measure(url: str, repeat: int, *, sync_imports: bool = False) -> dict[str, l
             delta = common.run_phase(__file__, "run", url, sim.url)
             delta["rows_changed"] = touched["rows_changed"]
             out["delta"].append(delta)
+            # a first export to a Mirakl slower than the wait (real platforms take minutes for such a file):
+            # the lines recorded as pending, then the next run, once the import is done, applies its outcome
+            common.run_phase(__file__, "reset", url)
+            sim.hold_imports(True)
+            try:
+                out["pending"].append(common.run_phase(__file__, "run", url, sim.url, "nowait"))
+            finally:
+                sim.hold_imports(False)
+            sim.wait_imports(600)
+            out["settle"].append(common.run_phase(__file__, "run", url, sim.url))
             print(f"  repetition {i + 1}/{repeat}: floor {out['floor'][-1]['wall_s']:.2f} s, "
                   f"full {out['full'][-1]['wall_s']:.2f} s, floor+state {out['floor_state'][-1]['wall_s']:.2f} s, "
-                  f"unchanged {out['unchanged'][-1]['wall_s']:.2f} s, resync {out['resync'][-1]['wall_s']:.2f} s, delta {delta['wall_s']:.2f} s", flush=True)
+                  f"unchanged {out['unchanged'][-1]['wall_s']:.2f} s, resync {out['resync'][-1]['wall_s']:.2f} s, delta {delta['wall_s']:.2f} s, "
+                  f"full left pending {out['pending'][-1]['wall_s']:.2f} s, then settled {out['settle'][-1]['wall_s']:.2f} s", flush=True)
     return out
 
 
@@ -206,7 +223,7 @@ def report(out: dict[str, list[dict[str, Any]]]) -> None:
     print(f"floor (catalogue + state SELECT): {common.spread([r['wall_s'] for r in f1])} s "
           f"({f1[0]['state_rows']} state rows)")
     for label, key, floors in (("full", "full", f0), ("unchanged", "unchanged", f1), ("resync", "resync", f1),
-                               ("delta 1%", "delta", f1)):
+                               ("delta 1%", "delta", f1), ("pending", "pending", f0), ("settle", "settle", f1)):
         runs = out[key]
         walls = [r["wall_s"] for r in runs]
         ratios = [r["wall_s"] / f["wall_s"] for r, f in zip(runs, floors, strict=True)]
@@ -217,9 +234,11 @@ def report(out: dict[str, list[dict[str, Any]]]) -> None:
               f"{max(r['peak_rss_mb'] for r in runs):.0f} MB, {common.spread(ratios)}x floor "
               f"(per repetition {', '.join(f'{x:.2f}' for x in ratios)}; median {common.median(ratios):.2f}x), "
               f"Mirakl calls {common.spread(mirakl)} s, without them {common.spread([w - m for w, m in zip(walls, mirakl, strict=True)])} s; "
-              f"sent {runs[0]['counts'].get('sent', 0)}, full_sync {runs[0]['full_sync']}, status {runs[0]['status']}, "
+              f"sent {runs[0]['counts'].get('sent', 0)}, accepted {runs[0]['counts'].get('accepted', 0)}, full_sync {runs[0]['full_sync']}, status {runs[0]['status']}, "
               f"{runs[0]['statements']} SQL statements")
-    print(f"(delta: {out['delta'][0]['rows_changed']} stock rows changed)")
+    print(f"(delta: {out['delta'][0]['rows_changed']} stock rows changed; pending: a first full export to a Mirakl "
+          "still processing the file when the run ends (no OF02 wait), lines recorded as pending; settle: the next "
+          "run once the import is done, which applies its outcome, then finds nothing to send)")
 
 
 def main() -> None:

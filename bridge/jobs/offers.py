@@ -120,7 +120,8 @@ def _wait_and_record(ctx: TaskContext, repo: OfferStateRepo, import_id: str, *, 
     status = ctx.mirakl.offer_import_status(import_id)
     prepared = None
     try:
-        if sent is not None and not status.is_final:  # the state rows loaded while Mirakl processes the file
+        # the state rows loaded while Mirakl processes the file (unless there is no wait to fill)
+        if sent is not None and not status.is_final and cfg.import_wait_s > 0:
             prepared = repo.prepare_outcome(code, sent, ctx.now())
         while not status.is_final and time.monotonic() < deadline and not ctx.stop.is_set():
             ctx.stop.wait(min(cfg.poll_interval_s, max(0.0, deadline - time.monotonic())))

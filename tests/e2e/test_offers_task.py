@@ -160,10 +160,12 @@ def test_dry_run_writes_the_file_and_sends_nothing(shop: Any, sim: MiraklSimulat
     assert run_task(make_app(shop, sim), "offers", CODE).counts["sent"] == 7  # nothing was recorded
 
 
-@pytest.mark.parametrize("bulk", [False, True])
-def test_import_still_running_is_picked_up_by_the_next_run(shop: Any, monkeypatch: Any, bulk: bool) -> None:
+@pytest.mark.parametrize(("bulk", "wait_s"), [(False, 1), (True, 1), (True, 0)])
+def test_import_still_running_is_picked_up_by_the_next_run(shop: Any, monkeypatch: Any, bulk: bool,
+                                                           wait_s: int) -> None:
     """``bulk``: the lines are loaded (LOAD DATA, forced from one line) while Mirakl processes the file,
-    then rolled back when the import is still running at the end of the wait: pending, as without."""
+    then rolled back when the import is still running at the end of the wait, and loaded as pending (as
+    without, through the driver); with no wait (``wait_s`` 0) they are loaded as pending only."""
     from bridge.state.offers import OfferStateRepo
 
     monkeypatch.setattr(OfferStateRepo.__init__, "__kwdefaults__", {"bulk_load": bulk, "bulk_min_rows": 1})
@@ -175,8 +177,14 @@ def test_import_still_running_is_picked_up_by_the_next_run(shop: Any, monkeypatc
         return prepared[-1]
 
     monkeypatch.setattr(OfferStateRepo, "prepare_outcome", spy)
+    from bridge.state import offers_load
+
+    loaded: list[str] = []  # the column each bulk load put the line digests in
+    real_load = offers_load.load_rows
+    monkeypatch.setattr(offers_load, "load_rows", lambda conn, table, cols, *a, **k: (
+        loaded.append(cols[3]), real_load(conn, table, cols, *a, **k))[1])
     with MiraklSimulator(api_key=KEY, import_polls=1000) as sim:
-        app = make_app(shop, sim, import_wait_s=0)
+        app = make_app(shop, sim, import_wait_s=wait_s)
         first = run_task(app, "offers", CODE)
         assert first.status == "ok" and first.extra["import_still_running"] == first.extra["import_id"]
         assert state(shop, "MUG")["status"] == "pending"
@@ -186,6 +194,10 @@ def test_import_still_running_is_picked_up_by_the_next_run(shop: Any, monkeypatc
         third = run_task(app, "offers", CODE)
         assert third.status == "ok" and third.counts["accepted"] == 7 and third.counts["sent"] == 0
         assert state(shop, "MUG")["status"] == "accepted" and len(offer_uploads(sim)) == 1
+    assert loaded == ([] if not bulk else ["pending_hash"] if wait_s == 0 else ["hash", "pending_hash"])
+    if wait_s == 0:
+        assert prepared == []  # no wait to fill: nothing loaded before the outcome is known
+        return
     assert len(prepared) == 1 and (prepared[0] is not None) == bulk  # only the first run had lines to load
     if bulk:
         assert not prepared[0].trans.is_active  # rolled back, closed
