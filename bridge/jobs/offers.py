@@ -117,22 +117,28 @@ def _wait_and_record(ctx: TaskContext, repo: OfferStateRepo, import_id: str, *, 
     """
     cfg, code = ctx.platform.offers, ctx.platform.code
     deadline = time.monotonic() + cfg.import_wait_s
+    began = time.monotonic()
     status = ctx.mirakl.offer_import_status(import_id)
+    waited = time.monotonic() - began  # in OF02 calls and pauses: time the run spent only waiting for Mirakl
     prepared = None
     try:
         # the state rows loaded while Mirakl processes the file (unless there is no wait to fill)
         if sent is not None and not status.is_final and cfg.import_wait_s > 0:
             prepared = repo.prepare_outcome(code, sent, ctx.now())
+        began = time.monotonic()
         while not status.is_final and time.monotonic() < deadline and not ctx.stop.is_set():
             ctx.stop.wait(min(cfg.poll_interval_s, max(0.0, deadline - time.monotonic())))
             status = ctx.mirakl.offer_import_status(import_id)
+        waited += time.monotonic() - began
+        extra = ctx.report.extra
+        extra["mirakl_wait_s"] = round(extra.get("mirakl_wait_s", 0.0) + waited, 3)
         if not status.is_final:
             if prepared is not None:
                 prepared.close()  # rolled back: the lines are written as pending instead
             if sent is not None:
                 repo.record_pending(code, sent, import_id, ctx.now())
             ctx.report.extra["import_still_running"] = import_id
-            log.info("offers.import_pending", import_id=import_id, status=status.status)
+            log.info("offers.import_pending", import_id=import_id, status=status.status, waited_s=round(waited, 3))
             return False
         errors = ctx.mirakl.offer_import_errors(import_id) if status.has_error_report else []
     except BaseException:
@@ -160,5 +166,5 @@ def _wait_and_record(ctx: TaskContext, repo: OfferStateRepo, import_id: str, *, 
     elif full_sync:
         ctx.app.state.set_cursor(code, FULL_CURSOR, submitted_at, ctx.now())
     log.info("offers.import_finished", import_id=import_id, status=status.status, accepted=accepted,
-             rejected=len(errors))
+             rejected=len(errors), waited_s=round(waited, 3))
     return True

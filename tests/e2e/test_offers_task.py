@@ -187,6 +187,7 @@ def test_import_still_running_is_picked_up_by_the_next_run(shop: Any, monkeypatc
         app = make_app(shop, sim, import_wait_s=wait_s)
         first = run_task(app, "offers", CODE)
         assert first.status == "ok" and first.extra["import_still_running"] == first.extra["import_id"]
+        assert 0 < first.extra["mirakl_wait_s"] <= first.extra["duration_s"]  # the OF02 polls and pauses
         assert state(shop, "MUG")["status"] == "pending"
         second = run_task(app, "offers", CODE)
         assert second.status == "skipped" and "still running" in second.reason
