@@ -7,9 +7,10 @@ Catalogue: ``--products`` × ``--combinations`` offers (``bridge.testshop.bulk.g
 shops sharing stock, three tax countries, ~10 % of products with specific prices). Each repetition:
 
 - ``floor``: the raw streamed SELECTs of the same columns with nothing computed (driver-level
-  unbuffered cursor, no SQLAlchemy result processing): the catalogue query the task runs, plus the
-  offer-state digests the delta needs. Measured before the first run (state empty) and again before
-  the delta runs (state filled);
+  unbuffered cursor, no SQLAlchemy result processing): the catalogue query (``catalog_select``), plus
+  the offer-state digests the delta needs. Measured before the first run (state empty) and again before
+  the delta runs (state filled). For reference, not as the floor: the same catalogue read with its
+  numbers packed in one text by the server (``packed_select``, what the task reads on MariaDB/MySQL);
 - ``full``: first run, every offer new (complete price algorithm, CSV, OF01 upload, OF02, state);
 - ``unchanged``: second run, nothing changed (no call);
 - ``resync``: the periodic full resync of a running shop (state holding every offer, ``full`` forced
@@ -85,7 +86,7 @@ def _raw_stream(engine: Any, sql: str) -> tuple[int, float]:
 def phase_floor(url: str) -> dict[str, Any]:
     from sqlalchemy import select
 
-    from bridge.shop.catalog import catalog_select
+    from bridge.shop.catalog import catalog_select, packed_select
     from bridge.shop.shop import Shop
     from bridge.state.offers import OfferStateRepo
 
@@ -98,10 +99,12 @@ def phase_floor(url: str) -> dict[str, Any]:
         rows, catalogue_s = _raw_stream(shop.engine, sql(catalog_select(shop.tables, shop.context)))
         states, state_s = _raw_stream(shop.engine, sql(select(o.c.sku, o.c.hash, o.c.status)
                                                        .where(o.c.platform == common.CODE)))
+        # not the floor (the server computes the packing): the same read as the bridge makes it, for reference
+        _, packed_s = _raw_stream(shop.engine, sql(packed_select(shop.tables, shop.context)))
     finally:
         shop.dispose()
     return {"rows": rows, "catalogue_s": catalogue_s, "state_rows": states, "state_s": state_s,
-            "wall_s": catalogue_s + state_s, "peak_rss_mb": common.peak_rss_mb()}
+            "packed_s": packed_s, "wall_s": catalogue_s + state_s, "peak_rss_mb": common.peak_rss_mb()}
 
 
 def phase_run(url: str, sim_url: str, mode: str = "auto") -> dict[str, Any]:
@@ -223,6 +226,8 @@ def report(out: dict[str, list[dict[str, Any]]]) -> None:
           f"peak RSS {max(r['peak_rss_mb'] for r in f0):.0f} MB")
     print(f"floor (catalogue + state SELECT): {common.spread([r['wall_s'] for r in f1])} s "
           f"({f1[0]['state_rows']} state rows)")
+    print(f"reference: the catalogue SELECT with its numbers packed in one text by the server (the bridge's read, "
+          f"not the floor): {common.spread([r['packed_s'] for r in f0])} s")
     for label, key, floors in (("full", "full", f0), ("unchanged", "unchanged", f1), ("resync", "resync", f1),
                                ("delta 1%", "delta", f1), ("pending", "pending", f0), ("settle", "settle", f1)):
         runs = out[key]
@@ -241,6 +246,12 @@ def report(out: dict[str, list[dict[str, Any]]]) -> None:
               f"{', '.join(f'{x:.2f}' for x in own_ratios)}x floor (median {common.median(own_ratios):.2f}x); "
               f"sent {runs[0]['counts'].get('sent', 0)}, accepted {runs[0]['counts'].get('accepted', 0)}, full_sync {runs[0]['full_sync']}, status {runs[0]['status']}, "
               f"{runs[0]['statements']} SQL statements")
+    full = out["full"]
+    vs_packed = [r["wall_s"] / f["packed_s"] for r, f in zip(full, f0, strict=True)]
+    own_vs_packed = [(r["wall_s"] - r["mirakl_wait_s"]) / f["packed_s"] for r, f in zip(full, f0, strict=True)]
+    print(f"full against the packed read instead of the floor: {', '.join(f'{x:.2f}' for x in vs_packed)}x "
+          f"(median {common.median(vs_packed):.2f}x); own time {', '.join(f'{x:.2f}' for x in own_vs_packed)}x "
+          f"(median {common.median(own_vs_packed):.2f}x)")
     print(f"(delta: {out['delta'][0]['rows_changed']} stock rows changed; pending: a first full export to a Mirakl "
           "still processing the file when the run ends (no OF02 wait), lines recorded as pending; settle: the next "
           "run once the import is done, which applies its outcome, then finds nothing to send)")

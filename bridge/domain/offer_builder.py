@@ -57,7 +57,8 @@ _IDENTIFIER_POSITIONS = {rule: (CATALOG_FIELDS.index(own), CATALOG_FIELDS.index(
 # tuple in ``CATALOG_FIELDS`` order -- id_product, id_product_attribute, the combination's reference /
 # ean13 / upc (None for a product row), the product's, id_manufacturer, is_virtual, is_pack, active,
 # available_for_order, state (1 when ps_product has no such column), base_price, attribute_price,
-# ecotax, attribute_ecotax (Decimal or None), id_tax_rules_group, quantity, out_of_stock (int or None) --
+# ecotax, attribute_ecotax (Decimal, or its text as MariaDB/MySQL send it, or None), id_tax_rules_group,
+# quantity, out_of_stock (int or None) --
 # optionally followed by its ``inputs_digest`` (16 hex digits, see :func:`row_digest`).
 CatalogRow = Sequence[Any]
 
@@ -93,6 +94,11 @@ def _rules_text(rules: OfferRules) -> str:
         value = getattr(rules, name)
         parts.append(f"{name}={sorted(map(str, value)) if isinstance(value, frozenset) else repr(value)}")
     return ";".join(parts)
+
+
+def _dec(value: Decimal | str | None) -> Decimal | None:
+    """A row's amount (``Decimal``, or its text when the shop sends it so) as a ``Decimal``."""
+    return value if value is None or type(value) is Decimal else Decimal(value)
 
 
 def _s(value: str | None) -> str:
@@ -202,7 +208,7 @@ class OfferBuilder:
         prices = self._prices.get(key) if self.cache_prices else None
         if prices is None:
             price, before = visitor_prices(
-                base_price, attribute_price or ZERO, ecotax or ZERO, attribute_ecotax or ZERO,
+                _dec(base_price), _dec(attribute_price) or ZERO, _dec(ecotax) or ZERO, _dec(attribute_ecotax) or ZERO,
                 p.tax_rates.get(id_tax_rules_group, ZERO), group_reduction, p.settings, sp)
             computed = line_prices(price, before, sp, rules, self.tz)
             prices = computed if type(computed) is str else (*computed, price_texts(*computed))

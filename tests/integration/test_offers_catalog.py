@@ -261,3 +261,36 @@ def test_the_cells_built_with_a_line_are_its_line_cells(shop: Any) -> None:
             assert len(lines) > 10
             assert all(cells == line_cells(line) for line, cells in lines)
             assert [b if isinstance(b, str) else b[0] for b in built] == [builder.build(row) for row in rows * 2]
+
+
+@pytest.mark.parametrize("fixture", ["shop", "multishop"])
+def test_the_packed_read_gives_the_rows_of_the_plain_select(request: Any, fixture: str) -> None:
+    """On MariaDB the catalogue's numbers come as one text per row (``packed_select``): the same rows as the
+    plain SELECT through SQLAlchemy, amounts as their text, NULLs kept (no stock row, no manufacturer, a
+    product row's combination columns), identifiers with the packing's separator untouched."""
+    from sqlalchemy import delete
+
+    from bridge.shop.catalog import catalog_select, unpack_rows
+
+    db = request.getfixturevalue(fixture)
+    s = Shop.from_engine(db.engine, db.prefix, 1)
+    product, stock = s.tables.product, s.tables.stock_available
+    mug = db.ids.product("MUG").id_product
+    with s.engine.begin() as conn:
+        conn.execute(update(product).where(product.c.id_product == mug).values(
+            reference="MUG,1\t\"2\"", ean13=None, id_manufacturer=None))
+        conn.execute(delete(stock).where(stock.c.id_product == mug))  # no stock row: quantity NULL
+    with s.engine.connect() as conn:
+        packed = [row for chunk in stream_catalog(conn, s.tables, s.context, chunk_rows=4, inputs_key="k")
+                  for row in chunk]
+        plain = conn.execute(catalog_select(s.tables, s.context, inputs_key="k")).all()
+    assert conn.dialect.name in ("mysql", "mariadb")  # the packed read is MariaDB/MySQL's
+
+    def as_text(row: Any) -> tuple[Any, ...]:
+        return tuple(str(v) if isinstance(v, D) else v for v in row)
+
+    assert sorted(packed) == sorted(as_text(r) for r in plain) and len(packed) > 10
+    by_ref = {(r[0], r[1]): r for r in packed}
+    assert by_ref[(mug, 0)][5] == "MUG,1\t\"2\"" and by_ref[(mug, 0)][8] is None and by_ref[(mug, 0)][19] is None
+    assert any(r[1] == 0 and r[15] is None for r in packed) and any(r[1] and r[15] is not None for r in packed)
+    assert unpack_rows([]) == []

@@ -186,3 +186,11 @@ def test_the_catalogue_reads_with_the_database_digest_run_on_every_version(real_
         other = {(r[0], r[1]): r[2] for chunk in stream_digests(conn, ps.tables, ps.context, inputs_key="k2")
                  for r in chunk}
     assert all(other[k] != after[k] for k in after)  # another run context: every digest changes
+    from decimal import Decimal
+
+    from bridge.shop.catalog import catalog_select
+
+    with ps.engine.connect() as conn:  # the packed read (numbers as one text) gives the plain SELECT's rows
+        packed = [r for chunk in stream_catalog(conn, ps.tables, ps.context, inputs_key="k2") for r in chunk]
+        plain = conn.execute(catalog_select(ps.tables, ps.context, inputs_key="k2")).all()
+    assert sorted(packed) == sorted(tuple(str(v) if isinstance(v, Decimal) else v for v in r) for r in plain)
