@@ -187,7 +187,7 @@ class OffersConfig(_Model):
     price_rounding: Literal["none", ".99", ".x0"] = Field("none", description="final price ending")
     floor_price: Money = Field(Decimal("0"), description="never send below this (offer not sent)")
     full_every_hours: PosInt = Field(24, description="full resync period; otherwise deltas only")
-    import_wait_s: NonNegInt = Field(120, description="how long to poll OF02 before leaving it to the next run")
+    import_wait_s: NonNegInt = Field(120, description="how long to poll OF02 before leaving it to the next run (0: none; the lines are then recorded as pending and the next run applies the outcome)")
     poll_interval_s: Annotated[float, Field(gt=0)] = Field(5.0, description="pause between OF02 polls")
 
 
