@@ -190,6 +190,24 @@ def test_lines_left_pending_are_loaded_with_the_rows_of_write_pending(shop: Any,
 
 
 @pytest.mark.db
+def test_pending_lines_fall_back_to_write_pending_when_the_server_refuses_local_files(shop: Any,
+                                                                                     monkeypatch: Any) -> None:
+    monkeypatch.setattr(offers_load, "local_infile_engine", lambda engine: create_engine(
+        engine.url, poolclass=NullPool, connect_args={"charset": "utf8mb4"}))  # LOCAL not announced: refused
+    tried: list[str] = []
+    real = offers_load.load_rows
+    monkeypatch.setattr(offers_load, "load_rows", lambda conn, table, cols, *a, **k: (
+        tried.append(cols[3]), real(conn, table, cols, *a, **k))[1])
+    monkeypatch.setattr(OfferStateRepo, "record_outcome", lambda *a, **k: 0)  # the pending lines come first
+    skus = [sku for sku in AWKWARD if sku != "mixed"]
+    bulk = OfferStateRepo(shop.engine, shop.prefix, bulk_min_rows=1)
+    rows = OfferStateRepo(shop.engine, shop.prefix, bulk_load=False)
+    assert _queue_both_ways({"bulk": bulk, "rows": rows}, skus) == [len(skus) + 5, len(skus) + 5]
+    assert tried == ["pending_hash"] and not bulk.bulk_load  # tried once, refused, then through the driver
+    assert _rows(shop.engine, bulk, "bulk") == _rows(shop.engine, rows, "rows")
+
+
+@pytest.mark.db
 def test_a_server_refusing_local_files_falls_back_to_the_same_rows(shop: Any, monkeypatch: Any) -> None:
     def without_local_files(engine: Any) -> Any:
         # a connection that did not announce LOCAL files: the server refuses the statement (1148), as it
