@@ -101,6 +101,16 @@ def _dec(value: Decimal | str | None) -> Decimal | None:
     return value if value is None or type(value) is Decimal else Decimal(value)
 
 
+def _identifier(row: CatalogRow, positions: tuple[int, int]) -> str:
+    """The combination's own identifier (SKU, EAN…) at ``positions[0]``, else the product's, stripped."""
+    own = row[positions[0]]
+    value = own.strip() if own else ""
+    if not value:
+        own = row[positions[1]]
+        value = own.strip() if own else ""
+    return value
+
+
 def _s(value: str | None) -> str:
     return value.strip() if value else ""
 
@@ -184,14 +194,7 @@ class OfferBuilder:
             if reason:
                 return reason
         positions = self._sku_positions
-        if positions is None:
-            sku = f"{id_product}-{ipa}"
-        else:
-            own = row[positions[0]]
-            sku = own.strip() if own else ""
-            if not sku:
-                own = row[positions[1]]
-                sku = own.strip() if own else ""
+        sku = f"{id_product}-{ipa}" if positions is None else _identifier(row, positions)
         if not sku:
             return EMPTY_SKU
         if rules.exclude_references and sku in rules.exclude_references:
@@ -222,11 +225,7 @@ class OfferBuilder:
         if positions is None:  # product-id: none, or the SKU
             pid, ptype = ("", "") if rules.product_id == "none" else (sku, rules.product_id_type)
         else:
-            own = row[positions[0]]
-            value = own.strip() if own else ""
-            if not value:
-                own = row[positions[1]]
-                value = own.strip() if own else ""
+            value = _identifier(row, positions)
             if value:
                 pid, ptype = value, rules.product_id_type
             elif rules.fallback_product_id_type:
@@ -248,10 +247,7 @@ class OfferBuilder:
         lines.
         """
         positions = self._sku_positions
-        if positions is None:
-            sku = f"{row[0]}-{row[1]}"
-        else:
-            sku = (row[positions[0]] or "").strip() or (row[positions[1]] or "").strip()
+        sku = f"{row[0]}-{row[1]}" if positions is None else _identifier(row, positions)
         if not sku:
             return None
         return sku, self.row_inputs(row)

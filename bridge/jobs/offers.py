@@ -13,8 +13,9 @@ gather → plan → apply → record:
 4. OF02 until a final state or ``import_wait_s``; OF03 error report → rejected lines keep their last
    accepted state (retried next run), the others advance. The spooled lines are written once with
    that outcome -- on MariaDB/MySQL loaded while Mirakl processes the file, on a transaction
-   committed only with the outcome; when the import is still running they are written ``pending``
-   under its id (the load rolled back) and a later run records the outcome. A crash before that
+   committed only with the outcome; when the import is still running that load is rolled back and
+   they are written ``pending`` under its id (loaded the same way), and a later run records the
+   outcome. A crash before that
    write leaves the state as it was: the lines are computed and sent again (sending an offer twice
    is harmless).
 """
@@ -137,7 +138,7 @@ def _wait_and_record(ctx: TaskContext, repo: OfferStateRepo, import_id: str, *, 
                 prepared.close()  # rolled back: the lines are written as pending instead
             if sent is not None:
                 repo.record_pending(code, sent, import_id, ctx.now())
-            ctx.report.extra["import_still_running"] = import_id
+            extra["import_still_running"] = import_id
             log.info("offers.import_pending", import_id=import_id, status=status.status, waited_s=round(waited, 3))
             return False
         errors = ctx.mirakl.offer_import_errors(import_id) if status.has_error_report else []

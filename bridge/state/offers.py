@@ -202,6 +202,9 @@ class OfferStateRepo:
     # left out of the INSERT (NULL by default) and set to NULL on an existing row: no parameter per row
     _NO_PENDING = ("pending_hash", "pending_import_id", "pending_quantity", "pending_price", "pending_discount_price",
                    "pending_discount_start", "pending_discount_end")
+    # the spool file's columns (offers_sent.COLUMNS) loaded as the pending values (record_pending)
+    _PENDING_FILE_COLS = tuple(c if c in ("sku", "id_product", "id_product_attribute") else f"pending_{c}"
+                               for c in offers_sent.COLUMNS)
 
     def _rows_sql(self, cols: tuple[str, ...], nulls: tuple[str, ...] = ()) -> str:
         """An upsert of ``cols`` (each updated on a duplicate key), compiled once, positional placeholders.
@@ -367,10 +370,6 @@ class OfferStateRepo:
             prepared.trans.commit()
             return prepared.loaded.count
 
-    # the spool file's columns (offers_sent.COLUMNS) loaded as the pending values
-    _PENDING_FILE_COLS = tuple(c if c in ("sku", "id_product", "id_product_attribute") else f"pending_{c}"
-                               for c in offers_sent.COLUMNS)
-
     def _load(self, platform: str, sent: SentLines, cols: tuple[str, ...], constants: dict[str, Any]
               ) -> PreparedOutcome | None:
         """The spool file loaded into ``cols`` (plus ``constants``) on a dedicated connection's open
@@ -381,6 +380,7 @@ class OfferStateRepo:
         o = self.offer
         engine = offers_load.local_infile_engine(self.engine)
         conn = engine.connect()
+        prepared = None
         try:
             with sent.load_file() as (path, count):
                 for direct in (True, False):
@@ -390,18 +390,17 @@ class OfferStateRepo:
                     try:
                         loaded = offers_load.load_rows(conn, o, cols, path, count, direct=direct,
                                                        constants=constants)
-                        return PreparedOutcome(engine, conn, trans, loaded, constants["sent_at"])
+                        prepared = PreparedOutcome(engine, conn, trans, loaded, constants["sent_at"])
+                        return prepared
                     except offers_load.NotAllNew:
                         trans.rollback()  # staged and merged instead
         except offers_load.LoadRefused as exc:
             self.bulk_load = False
             log.warning("offers.bulk_load_refused", reason=str(exc)[:500])
-        except BaseException:
-            conn.close()
-            engine.dispose()
-            raise
-        conn.close()
-        engine.dispose()
+        finally:
+            if prepared is None:  # else the connection is the prepared outcome's until it is closed
+                conn.close()
+                engine.dispose()
         return None
 
     def _commit_outcome(self, prepared: PreparedOutcome, platform: str, import_id: str, sent: SentLines, *,

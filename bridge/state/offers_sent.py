@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 COLUMNS = ("sku", "id_product", "id_product_attribute", "hash", "quantity", "price", "discount_price",
            "discount_start", "discount_end")
 BATCH = 5000  # PendingLine tuples per batch read back
+
+
 def _day_text(value: date) -> str:
     """A discount day as the UTC DATETIME text the state table stores (midnight UTC)."""
     return f"{value.isoformat()} 00:00:00"

@@ -270,7 +270,7 @@ def test_the_packed_read_gives_the_rows_of_the_plain_select(request: Any, fixtur
     product row's combination columns), identifiers with the packing's separator untouched."""
     from sqlalchemy import delete
 
-    from bridge.shop.catalog import catalog_select, unpack_rows
+    from bridge.shop.catalog import catalog_select
 
     db = request.getfixturevalue(fixture)
     s = Shop.from_engine(db.engine, db.prefix, 1)
@@ -293,4 +293,3 @@ def test_the_packed_read_gives_the_rows_of_the_plain_select(request: Any, fixtur
     by_ref = {(r[0], r[1]): r for r in packed}
     assert by_ref[(mug, 0)][5] == "MUG,1\t\"2\"" and by_ref[(mug, 0)][8] is None and by_ref[(mug, 0)][19] is None
     assert any(r[1] == 0 and r[15] is None for r in packed) and any(r[1] and r[15] is not None for r in packed)
-    assert unpack_rows([]) == []
